@@ -1,0 +1,1 @@
+"""The HTTP adapter: FastAPI app factory, authentication, problem+json errors, paging."""

@@ -1,0 +1,67 @@
+"""The FastAPI app factory. No engine or state exists before it is called."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from tripp import __version__
+from tripp.api import problems
+from tripp.bootstrap import Wiring
+from tripp.corridor.router import router as corridor_router
+from tripp.errors import TrippError
+from tripp.guarantees.router import router as guarantees_router
+from tripp.movements import service
+from tripp.movements.router import router as movements_router
+from tripp.stats.router import router as stats_router
+
+log = logging.getLogger("tripp.jobs")
+
+
+async def _overdue_job(ctx: service.Context, interval_s: float) -> None:
+    """Put movements past their time limit under enquiry, every ``interval_s`` seconds."""
+    while True:
+        try:
+            opened = await run_in_threadpool(service.overdue_enquiries, ctx)
+            if opened:
+                log.info("time limit expired: %d movements put under enquiry", len(opened))
+        except TrippError as exc:  # the store may be down; the next round retries
+            log.warning("overdue job skipped a round: %s", exc.detail)
+        await asyncio.sleep(interval_s)
+
+
+def create_app(wiring: Wiring, *, run_jobs: bool = True) -> FastAPI:
+    ctx = wiring.context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        job = None
+        if run_jobs:
+            job = asyncio.create_task(_overdue_job(ctx, wiring.settings.overdue_interval_s))
+        yield
+        if job is not None:
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+
+    app = FastAPI(
+        title="tripp",
+        version=__version__,
+        description="Transit-corridor API: declarations, guarantees and the movement lifecycle.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    problems.install(app)
+    for router in (corridor_router, guarantees_router, movements_router, stats_router):
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,174 @@
+"""The ``tripp`` command line. User mistakes print plainly and exit 1; no tracebacks."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tripp.bootstrap import Wiring, utc_now, wire
+from tripp.config import Settings
+from tripp.corridor.cli import app as corridor_app
+from tripp.db.uow import UnitOfWork
+from tripp.errors import TrippError
+from tripp.movements import service as movements
+from tripp.parties import service as parties
+from tripp.parties.model import Party, Role
+
+app = typer.Typer(
+    help="tripp: a transit-corridor platform. Configuration: TRIPP_* environment variables "
+    "(see README).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(corridor_app, name="corridor", help="Show or validate corridor files.")
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+party_app = typer.Typer(
+    help="Parties (customs, carriers, operator, observers).", no_args_is_help=True
+)
+token_app = typer.Typer(help="Bearer tokens for the API.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Periodic jobs, run once.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(party_app, name="party")
+app.add_typer(token_app, name="token")
+app.add_typer(jobs_app, name="jobs")
+err = Console(stderr=True)
+out = Console()
+
+
+def _wiring() -> Wiring:
+    return wire(Settings.from_env())
+
+
+def _migrated() -> Wiring:
+    w = _wiring()
+    w.upgrade()
+    return w
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default TRIPP_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default TRIPP_PORT or 8000")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="server processes (PostgreSQL only)")] = 1,
+) -> None:
+    """Migrate the database if needed, then serve the API."""
+    import uvicorn
+
+    w = _migrated()
+    settings = w.settings
+    if workers > 1 and w.engine.dialect.name == "sqlite":
+        raise typer.BadParameter("several workers need PostgreSQL; SQLite has one writer")
+    err.print(
+        f"tripp serving corridor {w.corridor.id} on http://{host or settings.host}:"
+        f"{port or settings.port} (store: {w.engine.dialect.name})"
+    )
+    uvicorn.run(
+        "tripp.api.asgi:build" if workers > 1 else _app(w),
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        factory=workers > 1,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+def _app(w: Wiring) -> object:
+    from tripp.api.app import create_app
+
+    return create_app(w)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to TRIPP_DATABASE_URL."""
+    w = _migrated()
+    err.print(f"database at head ({w.engine.dialect.name})")
+
+
+@party_app.command("add")
+def party_add(
+    party_id: Annotated[str, typer.Argument(metavar="ID")],
+    role: Annotated[Role, typer.Option(help="the party's role")],
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2")] = None,
+    name: Annotated[str, typer.Option(help="display name")] = "",
+) -> None:
+    """Add a party, e.g. a carrier: tripp party add AZ-CARRIER-0001 --role carrier --country AZ."""
+    w = _migrated()
+    parties.add_party(UnitOfWork(w.engine), Party(party_id, role, country, name), utc_now())
+    err.print(f"party {party_id} added as {role.value}")
+
+
+@party_app.command("list")
+def party_list() -> None:
+    """List every party."""
+    w = _migrated()
+    table = Table("id", "role", "country", "name")
+    for p in parties.list_parties(UnitOfWork(w.engine)):
+        table.add_row(p.id, p.role.value, p.country or "", p.name)
+    out.print(table)
+
+
+@token_app.command("create")
+def token_create(
+    party: Annotated[str, typer.Option(help="the party the token acts for")],
+    role: Annotated[Role, typer.Option(help="must be the party's role")],
+    label: Annotated[str, typer.Option(help="a note to recognise it by")] = "",
+) -> None:
+    """Mint a token; prints the token alone on stdout, once (only its hash is kept)."""
+    w = _migrated()
+    secret, record = parties.create_token(
+        UnitOfWork(w.engine), party_id=party, role=role, label=label, now=utc_now()
+    )
+    sys.stdout.write(secret + "\n")
+    err.print(f"token {record.id} for {party} ({role.value})")
+
+
+@token_app.command("list")
+def token_list(party: Annotated[str | None, typer.Option()] = None) -> None:
+    """List tokens (ids, never the secrets)."""
+    w = _migrated()
+    table = Table("id", "party", "role", "label", "created", "revoked")
+    for t in parties.list_tokens(UnitOfWork(w.engine), party):
+        table.add_row(
+            t.id,
+            t.party_id,
+            t.role.value,
+            t.label,
+            t.created_at.isoformat(),
+            t.revoked_at.isoformat() if t.revoked_at else "",
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Revoke a token by its id (see 'tripp token list')."""
+    w = _migrated()
+    parties.revoke_token(UnitOfWork(w.engine), token_id, utc_now())
+    err.print(f"token {token_id} revoked")
+
+
+@jobs_app.command("overdue")
+def jobs_overdue() -> None:
+    """Put every movement past its time limit under enquiry (the server does this periodically)."""
+    w = _migrated()
+    opened = movements.overdue_enquiries(w.context)
+    err.print(f"{len(opened)} movements put under enquiry")
+    for mrn in opened:
+        sys.stdout.write(mrn + "\n")
+
+
+def main() -> None:
+    try:
+        app()
+    except TrippError as exc:
+        err.print(f"[red]error:[/red] {exc.detail}")
+        errors = getattr(exc, "errors", None) or []
+        for e in errors:
+            err.print(f"  {e.field}: {e.message}")
+        sys.exit(1)

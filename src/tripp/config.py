@@ -1,0 +1,64 @@
+"""Settings, read once from ``TRIPP_*`` environment variables.
+
+The defaults make ``make demo`` work on a fresh machine: an embedded SQLite
+file under ./var and the bundled TRIPP corridor.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from tripp.errors import TrippError
+
+
+class ConfigError(TrippError):
+    title = "Configuration error"
+    slug = "configuration"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var/tripp.db"
+    corridor: str = ""  # path to a corridor YAML; empty = the bundled TRIPP corridor
+    host: str = "127.0.0.1"
+    port: int = 8000
+    overdue_interval_s: float = 60.0
+    sqlite_synchronous: str = "FULL"
+    db_pool_size: int = 10
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"TRIPP_{f.name.upper()}")
+            if raw is None:
+                continue
+            values[f.name] = _parse(f.name, raw, type(getattr(cls, f.name)))
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.sqlite_synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ConfigError(
+                f"TRIPP_SQLITE_SYNCHRONOUS={self.sqlite_synchronous!r} "
+                "must be OFF, NORMAL, FULL or EXTRA"
+            )
+        if self.overdue_interval_s <= 0:
+            raise ConfigError(f"TRIPP_OVERDUE_INTERVAL_S={self.overdue_interval_s} must be > 0")
+
+    @property
+    def corridor_path(self) -> Path | None:
+        return Path(self.corridor) if self.corridor else None
+
+
+def _parse(name: str, raw: str, kind: type) -> object:
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"TRIPP_{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc

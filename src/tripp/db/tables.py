@@ -1,0 +1,140 @@
+"""The schema, as SQLAlchemy Core tables; Alembic migrations mirror it.
+
+Money is kept as integer minor units with its currency: exact on both
+stores, unlike SQLite's REAL for NUMERIC.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+from tripp.db.types import Json, UTCDateTime
+
+metadata = MetaData()
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("country", String(2)),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("party_id", String(64), ForeignKey("parties.id"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("label", String(200), nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+guarantees = Table(
+    "guarantees",
+    metadata,
+    Column("grn", String(24), primary_key=True),
+    Column("holder", String(64), ForeignKey("parties.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reference_minor", BigInteger, nullable=False),
+    Column("committed_minor", BigInteger, nullable=False),
+    Column("issued_by", String(64), ForeignKey("parties.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint(
+        "committed_minor >= 0 AND committed_minor <= reference_minor",
+        name="ck_guarantee_never_over_committed",
+    ),
+)
+
+movements = Table(
+    "movements",
+    metadata,
+    Column(
+        "seq",
+        Integer().with_variant(BigInteger, "postgresql"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("mrn", String(18), nullable=False, unique=True),
+    Column("holder", String(64), ForeignKey("parties.id"), nullable=False),
+    Column("guarantee_grn", String(24), ForeignKey("guarantees.grn"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("declaration", Json, nullable=False),
+    Column("liability_minor", BigInteger, nullable=False),
+    Column("liability_currency", String(3), nullable=False),
+    Column("accepted_at", UTCDateTime, nullable=False),
+    Column("released_at", UTCDateTime),
+    Column("time_limit", UTCDateTime),
+    Column("arrived_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("seals", Json, nullable=False),
+    Column("tracker_id", String(64)),
+    Index("ix_movements_holder", "holder"),
+    Index("ix_movements_state_time_limit", "state", "time_limit"),
+    Index("ix_movements_updated_at", "updated_at"),
+)
+
+# One row per office of a movement's itinerary: lets a customs party find the
+# movements that touch its country, and the office filter, with plain indexes.
+movement_offices = Table(
+    "movement_offices",
+    metadata,
+    Column("mrn", String(18), ForeignKey("movements.mrn"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("office_code", String(8), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("role", String(16), nullable=False),
+    Index("ix_movement_offices_office", "office_code"),
+    Index("ix_movement_offices_country", "country", "mrn"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "seq",
+        Integer().with_variant(BigInteger, "postgresql"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("mrn", String(18), ForeignKey("movements.mrn"), nullable=False),
+    Column("type", String(24), nullable=False),
+    Column("office", String(8)),
+    Column("at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("state_before", String(16), nullable=False),
+    Column("state_after", String(16), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Index("ix_events_mrn", "mrn", "seq"),
+)
+
+idempotency = Table(
+    "idempotency_keys",
+    metadata,
+    Column("party_id", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("mrn", String(18), ForeignKey("movements.mrn"), nullable=False),
+    Column("response", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("mrn", name="uq_idempotency_mrn"),
+)

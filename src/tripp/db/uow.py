@@ -1,0 +1,58 @@
+"""The unit of work: one transaction per command, rolled back unless committed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from tripp.db.engine import READ_ONLY
+from tripp.errors import StoreUnavailable
+
+T = TypeVar("T")
+
+
+class UnitOfWork:
+    """Hands out transactions on one engine.
+
+    ``write()`` and ``read()`` are context managers yielding a Connection in
+    an open transaction. Leaving ``write()`` normally commits; an exception
+    rolls back, so a failed command leaves nothing half-written.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with _translated(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with (
+            _translated(),
+            self.engine.connect().execution_options(**{READ_ONLY: True}) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        with self.write() as conn:
+            return work(conn)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreUnavailable(f"the database is unavailable: {exc.orig}") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreUnavailable("the database connection was lost") from exc
+        raise

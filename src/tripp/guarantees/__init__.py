@@ -1,0 +1,1 @@
+"""Guarantees: the reference amount that covers the liabilities of open movements."""

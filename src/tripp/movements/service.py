@@ -1,0 +1,292 @@
+"""Use cases on movements: lodge, record events, read, and the overdue job.
+
+Each function is one unit of work. Domain rules live in ``model``,
+``declaration``, ``policy`` and ``liability``; this module loads, decides
+through them, and stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from tripp.codes.mrn import new_mrn
+from tripp.corridor.model import Corridor
+from tripp.db.uow import UnitOfWork
+from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from tripp.guarantees import store as guarantees
+from tripp.movements import policy, store
+from tripp.movements.declaration import Declaration, validate_declaration
+from tripp.movements.liability import liability
+from tripp.movements.model import (
+    RELEASES_GUARANTEE,
+    UNDER_WAY,
+    EventType,
+    Movement,
+    MovementEvent,
+    MovementState,
+)
+from tripp.movements.store import IdempotentAnswer, MovementFilter, StoredEvent
+from tripp.parties.model import SYSTEM_ACTOR, Actor, Role
+
+Clock = Callable[[], datetime]
+Render = Callable[[Movement], dict[str, Any]]
+
+_LODGERS = (Role.CARRIER, Role.ADMIN)
+_READERS = (Role.ADMIN, Role.CUSTOMS, Role.CARRIER, Role.OPERATOR)
+_RECORDERS = (Role.ADMIN, Role.CUSTOMS, Role.CARRIER)
+_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class Context:
+    uow: UnitOfWork
+    corridor: Corridor
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class Lodged:
+    response: dict[str, Any]
+    created: bool
+
+
+def lodge(
+    ctx: Context,
+    actor: Actor,
+    declaration: Declaration,
+    *,
+    render: Render,
+    idempotency_key: str | None,
+    request_hash: str,
+) -> Lodged:
+    """Accept a declaration: validate, commit its liability, allocate the MRN.
+
+    With an idempotency key, a repeat of the same request returns the first
+    answer (``created`` False); the same key on another request is refused.
+    """
+    if actor.role not in _LODGERS:
+        raise Forbidden(f"{actor.role} parties do not lodge declarations; carriers do")
+    if actor.role is Role.CARRIER and declaration.holder != actor.party:
+        raise Forbidden(
+            f"{actor.party} may lodge only its own declarations, not {declaration.holder}'s"
+        )
+    for _attempt in range(_ATTEMPTS):
+        try:
+            with ctx.uow.write() as conn:
+                if idempotency_key is not None:
+                    replay = _replay(conn, actor, idempotency_key, request_hash)
+                    if replay is not None:
+                        return Lodged(replay, created=False)
+                movement = _accept(conn, ctx, declaration)
+                response = render(movement)
+                if idempotency_key is not None:
+                    store.put_idempotent(
+                        conn,
+                        party=actor.party,
+                        key=idempotency_key,
+                        answer=IdempotentAnswer(request_hash, movement.mrn, response),
+                        at=movement.accepted_at,
+                    )
+            return Lodged(response, created=True)
+        except IntegrityError:
+            # An MRN collision, or the same idempotency key lodged concurrently:
+            # the next attempt draws a new MRN or finds the stored answer.
+            continue
+    raise Conflict("the declaration could not be stored after several attempts; retry it")
+
+
+def _replay(conn: Connection, actor: Actor, key: str, request_hash: str) -> dict[str, Any] | None:
+    answer = store.get_idempotent(conn, actor.party, key)
+    if answer is None:
+        return None
+    if answer.request_hash != request_hash:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "Idempotency-Key",
+                    f"key {key!r} was used for a different declaration",
+                    "idempotency-key-reused",
+                )
+            ]
+        )
+    return answer.response
+
+
+def _accept(conn: Connection, ctx: Context, declaration: Declaration) -> Movement:
+    guarantee = guarantees.get_guarantee(conn, declaration.guarantee, for_update=True)
+    validate_declaration(
+        declaration, ctx.corridor, guarantee_holder=guarantee.holder if guarantee else None
+    )
+    assert guarantee is not None  # validation refuses an unknown guarantee
+    amount = liability(declaration.goods, ctx.corridor, guarantee.currency)
+    guarantee.commit(amount)
+    now = ctx.clock()
+    departure = ctx.corridor.offices[declaration.office_of_departure]
+    movement = Movement(
+        mrn=new_mrn(year=now.year, country=departure.country),
+        holder=declaration.holder,
+        declaration=declaration,
+        liability=amount,
+        liability_currency=guarantee.currency,
+        accepted_at=now,
+        updated_at=now,
+    )
+    guarantees.save_committed(conn, guarantee, now)
+    store.insert_movement(conn, movement, ctx.corridor)
+    return movement
+
+
+def get(ctx: Context, actor: Actor, mrn: str) -> Movement:
+    _require(actor, _READERS, "see movements")
+    with ctx.uow.read() as conn:
+        return _visible(conn, ctx, actor, mrn)
+
+
+def _visible(
+    conn: Connection, ctx: Context, actor: Actor, mrn: str, *, lock: bool = False
+) -> Movement:
+    movement = store.get_movement(conn, mrn, for_update=lock)
+    if movement is None or not policy.can_see(actor, movement, ctx.corridor):
+        raise NotFound(f"no movement {mrn}")
+    return movement
+
+
+def _require(actor: Actor, roles: tuple[Role, ...], what: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden(f"{actor.role} parties may not {what}")
+
+
+def search(ctx: Context, actor: Actor, f: MovementFilter) -> tuple[list[Movement], int | None]:
+    _require(actor, _READERS, "see movements")
+    if actor.role is Role.CARRIER:
+        if f.holder not in (None, actor.party):
+            return [], None
+        f = replace(f, holder=actor.party)
+    elif actor.role is Role.CUSTOMS:
+        f = replace(f, country=actor.country)
+    with ctx.uow.read() as conn:
+        return store.list_movements(conn, f)
+
+
+def timeline(ctx: Context, actor: Actor, mrn: str) -> list[StoredEvent]:
+    _require(actor, _READERS, "see movements")
+    with ctx.uow.read() as conn:
+        _visible(conn, ctx, actor, mrn)
+        return store.list_events(conn, mrn)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    stored: StoredEvent
+    created: bool
+
+
+def record(
+    ctx: Context, actor: Actor, mrn: str, event: MovementEvent, request_hash: str
+) -> Recorded:
+    """Record ``event`` on movement ``mrn``; a repeat of the same event id is answered as before."""
+    _require(actor, _RECORDERS, "record movement events")
+    for _attempt in range(_ATTEMPTS):
+        try:
+            with ctx.uow.write() as conn:
+                return _record(conn, ctx, actor, mrn, event, request_hash)
+        except IntegrityError:
+            continue  # the same event id stored concurrently: the next attempt replays it
+    raise Conflict(f"event {event.id} could not be stored after several attempts; retry it")
+
+
+def _record(
+    conn: Connection, ctx: Context, actor: Actor, mrn: str, event: MovementEvent, request_hash: str
+) -> Recorded:
+    movement = _visible(conn, ctx, actor, mrn, lock=True)
+    existing = store.get_event(conn, event.id)
+    if existing is not None:
+        if existing.mrn != mrn or existing.request_hash != request_hash:
+            raise Conflict(f"event id {event.id} was already used for a different event")
+        return Recorded(existing, created=False)
+    errors = list(policy.payload_errors(event))
+    if errors:
+        raise InvalidInput(errors)
+    policy.authorise_event(actor, event, movement, ctx.corridor)
+    event = _with_defaults(event, ctx.corridor)
+    before = movement.apply(event)
+    if movement.state in RELEASES_GUARANTEE and before not in RELEASES_GUARANTEE:
+        _release_liability(conn, movement, event.at)
+    store.save_state(conn, movement)
+    stored = StoredEvent(
+        event=event,
+        seq=0,
+        recorded_at=ctx.clock(),
+        state_before=before,
+        state_after=movement.state,
+        request_hash=request_hash,
+        mrn=mrn,
+    )
+    store.insert_event(conn, stored)
+    return Recorded(stored, created=True)
+
+
+def _with_defaults(event: MovementEvent, corridor: Corridor) -> MovementEvent:
+    if event.type is EventType.RELEASE and event.payload.get("time_limit") is None:
+        limit = event.at + timedelta(hours=corridor.time_limit_hours)
+        return replace(event, payload={**event.payload, "time_limit": limit})
+    return event
+
+
+def _release_liability(conn: Connection, movement: Movement, at: datetime) -> None:
+    guarantee = guarantees.get_guarantee(conn, movement.guarantee, for_update=True)
+    if guarantee is None:  # the foreign key makes this impossible short of manual edits
+        raise RuntimeError(
+            f"movement {movement.mrn} refers to missing guarantee {movement.guarantee}"
+        )
+    guarantee.release(movement.liability)
+    guarantees.save_committed(conn, guarantee, at)
+
+
+def overdue_enquiries(ctx: Context) -> list[str]:
+    """Put every movement past its time limit under enquiry; returns their MRNs.
+
+    The event id is derived from the MRN, so two servers running the job at
+    once, or a crash half-way, never record the enquiry twice.
+    """
+    now = ctx.clock()
+    with ctx.uow.read() as conn:
+        due = store.overdue_mrns(conn, now, sorted(UNDER_WAY))
+    opened = []
+    for mrn in due:
+        event = MovementEvent(
+            id=f"overdue-{mrn}",
+            type=EventType.ENQUIRY,
+            office=None,
+            at=now,
+            recorded_by=SYSTEM_ACTOR.party,
+            payload={"reason": "time limit expired before arrival"},
+        )
+        try:
+            result = record(ctx, SYSTEM_ACTOR, mrn, event, request_hash=f"overdue-{mrn}")
+        except Conflict:
+            continue  # arrived or closed meanwhile: no longer overdue
+        if result.created:
+            opened.append(mrn)
+    return opened
+
+
+__all__ = [
+    "Context",
+    "Lodged",
+    "MovementFilter",
+    "MovementState",
+    "Recorded",
+    "get",
+    "lodge",
+    "overdue_enquiries",
+    "record",
+    "search",
+    "timeline",
+]

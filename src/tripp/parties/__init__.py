@@ -1,0 +1,1 @@
+"""Parties (customs authorities, carriers, the operator, observers), roles and tokens."""

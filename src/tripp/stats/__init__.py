@@ -1,0 +1,1 @@
+"""Aggregate figures for observers: no MRN, holder or goods ever leaves this package."""
