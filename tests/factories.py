@@ -26,8 +26,14 @@ T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 def _office(code: str, country: str, *roles: OfficeRole) -> Office:
     return Office(
-        code=code, name=code, country=country, roles=frozenset(roles), location=(46.3, 38.9),
-        modes=frozenset({TransportMode.ROAD}), timezone="UTC", opening_hours=ALL_WEEK,
+        code=code,
+        name=code,
+        country=country,
+        roles=frozenset(roles),
+        location=(46.3, 38.9),
+        modes=frozenset({TransportMode.ROAD}),
+        timezone="UTC",
+        opening_hours=ALL_WEEK,
     )
 
 
@@ -40,12 +46,21 @@ def small_corridor() -> Corridor:
         _office("XA000002", "XA", R.DEPARTURE, R.DESTINATION),
     ]
     return Corridor(
-        id="SMALL", name="Small", description="test corridor",
+        id="SMALL",
+        name="Small",
+        description="test corridor",
         offices={o.code: o for o in offices},
-        routes={TransportMode.ROAD: Route(TransportMode.ROAD, "road", ((46.0, 38.9), (46.5, 38.9)))},
-        buffer_m=500, time_limit_hours=24,
-        tariff=Tariff(Decimal(30), (TariffRate("22", Decimal(60)), TariffRate("2208", Decimal(100)))),
-        currencies=Currencies("USD", {"USD": Decimal(1), "EUR": Decimal("1.10"), "JPY": Decimal("0.0066")}),
+        routes={
+            TransportMode.ROAD: Route(TransportMode.ROAD, "road", ((46.0, 38.9), (46.5, 38.9)))
+        },
+        buffer_m=500,
+        time_limit_hours=24,
+        tariff=Tariff(
+            Decimal(30), (TariffRate("22", Decimal(60)), TariffRate("2208", Decimal(100)))
+        ),
+        currencies=Currencies(
+            "USD", {"USD": Decimal(1), "EUR": Decimal("1.10"), "JPY": Decimal("0.0066")}
+        ),
     )
 
 

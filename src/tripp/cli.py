@@ -6,6 +6,7 @@ import sys
 from typing import Annotated
 
 import typer
+from fastapi import FastAPI
 from rich.console import Console
 from rich.table import Table
 
@@ -77,10 +78,45 @@ def serve(
     )
 
 
-def _app(w: Wiring) -> object:
+def _app(w: Wiring) -> FastAPI:
     from tripp.api.app import create_app
 
     return create_app(w)
+
+
+DEMO_PARTIES = (
+    ("SYSTEM", Role.ADMIN),
+    ("AZ-CUSTOMS", Role.CUSTOMS),
+    ("AM-CUSTOMS", Role.CUSTOMS),
+    ("CORRIDOR-OPERATOR", Role.OPERATOR),
+    ("WORKING-GROUP", Role.OBSERVER),
+    ("AZ-CARRIER-0001", Role.CARRIER),
+)
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="default TRIPP_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default TRIPP_PORT or 8000")] = None,
+) -> None:
+    """Migrate, add the demo carrier, print a fresh token per role, then serve."""
+    w = _migrated()
+    uow = UnitOfWork(w.engine)
+    known = {p.id for p in parties.list_parties(uow)}
+    if "AZ-CARRIER-0001" not in known:
+        parties.add_party(
+            uow, Party("AZ-CARRIER-0001", Role.CARRIER, "AZ", "Demo carrier"), utc_now()
+        )
+    table = Table("party", "role", "token", title="Demo tokens (Authorization: Bearer <token>)")
+    for party_id, role in DEMO_PARTIES:
+        secret, _ = parties.create_token(
+            uow, party_id=party_id, role=role, label="demo", now=utc_now()
+        )
+        table.add_row(party_id, role.value, secret)
+    out.print(table)
+    url = f"http://{host or w.settings.host}:{port or w.settings.port}"
+    out.print(f"API docs: {url}/docs   corridor: {url}/api/v1/corridor   Ctrl-C stops.")
+    serve(host=host, port=port, workers=1)
 
 
 @db_app.command("upgrade")

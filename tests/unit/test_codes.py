@@ -76,8 +76,17 @@ def test_container_format(bad: str) -> None:
 
 @pytest.mark.parametrize(
     ("code", "ok"),
-    [("870323", True), ("010121", True), ("970110", True), ("000000", False),
-     ("770000", False), ("980000", False), ("87032", False), ("8703234", False), ("87O323", False)],
+    [
+        ("870323", True),
+        ("010121", True),
+        ("970110", True),
+        ("000000", False),
+        ("770000", False),
+        ("980000", False),
+        ("87032", False),
+        ("8703234", False),
+        ("87O323", False),
+    ],
 )
 def test_hs_codes(code: str, ok: bool) -> None:
     assert (hs_problem(code) is None) is ok

@@ -42,17 +42,40 @@ def test_sound_declaration_passes() -> None:
         ({"office_of_departure": "YB000001"}, ("office_of_departure", Rule.OFFICE_ROLE)),
         ({"offices_of_transit": ("XA000001",)}, ("offices_of_transit[0]", Rule.OFFICE_ROLE)),
         ({"office_of_destination": "YB000002"}, ("office_of_destination", Rule.OFFICE_ROLE)),
-        ({"offices_of_transit": ("YB000001", "YB000001")}, ("offices_of_transit[1]", Rule.OFFICE_REPEATED)),
-        ({"offices_of_transit": ("YB000001",) * 10}, ("offices_of_transit", Rule.TRANSIT_OFFICES_MAX)),
-        ({"transport": Transport(TransportMode.RAIL, "T1", "AZ")}, ("transport.mode", Rule.ROUTE_MODE)),
-        ({"transport": Transport(TransportMode.ROAD, "T1", "QQ")}, ("transport.nationality", Rule.COUNTRY)),
-        ({"transport": Transport(TransportMode.ROAD, "T1", "AZ", ("CSQU3054384",))},
-         ("transport.containers[0]", Rule.CONTAINER_NUMBER)),
-        ({"transport": Transport(TransportMode.ROAD, "T1", "AZ", ("CSQU3054383", "CSQU3054383"))},
-         ("transport.containers[1]", Rule.CONTAINER_REPEATED)),
+        (
+            {"offices_of_transit": ("YB000001", "YB000001")},
+            ("offices_of_transit[1]", Rule.OFFICE_REPEATED),
+        ),
+        (
+            {"offices_of_transit": ("YB000001",) * 10},
+            ("offices_of_transit", Rule.TRANSIT_OFFICES_MAX),
+        ),
+        (
+            {"transport": Transport(TransportMode.RAIL, "T1", "AZ")},
+            ("transport.mode", Rule.ROUTE_MODE),
+        ),
+        (
+            {"transport": Transport(TransportMode.ROAD, "T1", "QQ")},
+            ("transport.nationality", Rule.COUNTRY),
+        ),
+        (
+            {"transport": Transport(TransportMode.ROAD, "T1", "AZ", ("CSQU3054384",))},
+            ("transport.containers[0]", Rule.CONTAINER_NUMBER),
+        ),
+        (
+            {
+                "transport": Transport(
+                    TransportMode.ROAD, "T1", "AZ", ("CSQU3054383", "CSQU3054383")
+                )
+            },
+            ("transport.containers[1]", Rule.CONTAINER_REPEATED),
+        ),
         ({"goods": (item(hs_code="770000"),)}, ("goods[0].hs_code", Rule.HS_CODE)),
         ({"goods": (item(), item(hs_code="87032"))}, ("goods[1].hs_code", Rule.HS_CODE)),
-        ({"goods": (item(gross_mass_kg=Decimal(0)),)}, ("goods[0].gross_mass_kg", Rule.MASS_POSITIVE)),
+        (
+            {"goods": (item(gross_mass_kg=Decimal(0)),)},
+            ("goods[0].gross_mass_kg", Rule.MASS_POSITIVE),
+        ),
         ({"goods": (item(packages=0),)}, ("goods[0].packages", Rule.PACKAGES_POSITIVE)),
         ({"goods": (item(value=Decimal(-1)),)}, ("goods[0].value", Rule.VALUE_NON_NEGATIVE)),
         ({"goods": (item(value=Decimal("1.001")),)}, ("goods[0].value", Rule.VALUE_PRECISION)),

@@ -11,8 +11,15 @@ from tripp.guarantees.model import Guarantee, GuaranteeInsufficient
 
 
 def guarantee(reference: str = "1000.00") -> Guarantee:
-    return Guarantee("26AZ000000000001", "AZ-CARRIER-0001", Decimal(reference), Decimal(0), "USD",
-                     "AZ-CUSTOMS", T0)
+    return Guarantee(
+        "26AZ000000000001",
+        "AZ-CARRIER-0001",
+        Decimal(reference),
+        Decimal(0),
+        "USD",
+        "AZ-CUSTOMS",
+        T0,
+    )
 
 
 def test_commit_and_release() -> None:

@@ -45,9 +45,13 @@ def run(*steps: tuple[EventType, str | None]) -> Movement:
 
 
 def test_happy_path_to_written_off() -> None:
-    m = run((EventType.RELEASE, None), (EventType.BORDER_CROSSING, None),
-            (EventType.BORDER_CROSSING, None), (EventType.ARRIVAL, None),
-            (EventType.CONTROL_RESULT, "satisfactory"))
+    m = run(
+        (EventType.RELEASE, None),
+        (EventType.BORDER_CROSSING, None),
+        (EventType.BORDER_CROSSING, None),
+        (EventType.ARRIVAL, None),
+        (EventType.CONTROL_RESULT, "satisfactory"),
+    )
     assert m.state is S.WRITTEN_OFF and m.releases_guarantee_now
     assert m.seals == ("S1",) and m.arrived_at is not None
 
@@ -57,11 +61,23 @@ def test_happy_path_to_written_off() -> None:
     [
         ([(EventType.CANCEL, None)], S.CANCELLED),
         ([(EventType.RELEASE, None), (EventType.INCIDENT, None)], S.RELEASED),
-        ([(EventType.RELEASE, None), (EventType.ENQUIRY, None),
-          (EventType.RESOLVE_ENQUIRY, "recovery")], S.RECOVERY),
-        ([(EventType.RELEASE, None), (EventType.ARRIVAL, None),
-          (EventType.CONTROL_RESULT, "discrepancies"),
-          (EventType.RESOLVE_ENQUIRY, "discharged")], S.WRITTEN_OFF),
+        (
+            [
+                (EventType.RELEASE, None),
+                (EventType.ENQUIRY, None),
+                (EventType.RESOLVE_ENQUIRY, "recovery"),
+            ],
+            S.RECOVERY,
+        ),
+        (
+            [
+                (EventType.RELEASE, None),
+                (EventType.ARRIVAL, None),
+                (EventType.CONTROL_RESULT, "discrepancies"),
+                (EventType.RESOLVE_ENQUIRY, "discharged"),
+            ],
+            S.WRITTEN_OFF,
+        ),
     ],
 )
 def test_other_paths(steps: list[tuple[EventType, str | None]], final: MovementState) -> None:

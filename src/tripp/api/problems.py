@@ -77,7 +77,11 @@ def _on_domain_error(_: Request, exc: Exception) -> JSONResponse:
 def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": field_path(tuple(e["loc"])), "message": e["msg"], "rule": e["type"]}
+        {
+            "field": "body" if e["type"] == "json_invalid" else field_path(tuple(e["loc"])),
+            "message": e["msg"],
+            "rule": e["type"],
+        }
         for e in exc.errors()
     ]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])

@@ -103,6 +103,7 @@ class TariffRate:
 class Tariff:
     default_rate_pct: Decimal
     rates: tuple[TariffRate, ...] = ()
+    estimated: bool = False
 
     def rate_for(self, hs_code: str) -> Decimal:
         """The most specific rate: heading beats chapter beats the default."""
@@ -124,6 +125,8 @@ class Currencies:
 
     base: str
     rates_to_base: Mapping[str, Decimal]
+    as_of: str = ""  # ISO 8601 date the rates were taken, "" if unknown
+    estimated: bool = False
 
     @property
     def accepted(self) -> frozenset[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -160,3 +160,18 @@ def payload_errors(event: MovementEvent) -> Iterator[FieldError]:
     limit = event.payload.get("time_limit")
     if isinstance(limit, datetime) and limit <= event.at:
         yield FieldError("time_limit", f"{limit.isoformat()} must be after at", "time-limit-after")
+
+
+# Terminals' clocks drift; beyond this an event dated ahead is a mistake or a forgery.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def timing_errors(event: MovementEvent, movement: Movement, now: datetime) -> Iterator[FieldError]:
+    if event.at > now + CLOCK_SKEW:
+        yield FieldError("at", f"{event.at.isoformat()} is in the future", "at-not-future")
+    if event.at < movement.accepted_at:
+        yield FieldError(
+            "at",
+            f"{event.at.isoformat()} is before the declaration was accepted",
+            "at-after-acceptance",
+        )

@@ -7,7 +7,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from tripp.api.types import Amount, Code, Count, Identifier, LongText, Mass, Money, Name, PartyId
+from tripp.api.types import (
+    Amount,
+    Code,
+    Count,
+    Identifier,
+    LongText,
+    Mass,
+    Money,
+    Name,
+    PartyId,
+    Reference,
+)
 from tripp.corridor.model import TransportMode
 from tripp.movements.declaration import Declaration, GoodsItem, Trader, Transport
 
@@ -39,7 +50,7 @@ class GoodsItemIn(_In):
 
 class DeclarationIn(_In):
     holder: PartyId
-    guarantee: Code = Field(max_length=24)
+    guarantee: Reference
     office_of_departure: Code
     offices_of_transit: list[Code] = Field(default_factory=list, max_length=20)
     office_of_destination: Code

@@ -210,7 +210,7 @@ def _record(
         if existing.mrn != mrn or existing.request_hash != request_hash:
             raise Conflict(f"event id {event.id} was already used for a different event")
         return Recorded(existing, created=False)
-    errors = list(policy.payload_errors(event))
+    errors = [*policy.payload_errors(event), *policy.timing_errors(event, movement, ctx.clock())]
     if errors:
         raise InvalidInput(errors)
     policy.authorise_event(actor, event, movement, ctx.corridor)

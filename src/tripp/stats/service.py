@@ -17,7 +17,7 @@ def stats(uow: UnitOfWork, start: datetime, end: datetime) -> dict[str, Any]:
     """Figures for movements accepted (states) or arrived (transit times) in [start, end)."""
     m = movements.c
     with uow.read() as conn:
-        by_state = dict(
+        by_state: dict[str, int] = dict(
             conn.execute(
                 select(m.state, func.count())
                 .where(m.accepted_at >= start, m.accepted_at < end)
@@ -29,7 +29,7 @@ def stats(uow: UnitOfWork, start: datetime, end: datetime) -> dict[str, Any]:
                 m.arrived_at >= start, m.arrived_at < end, m.released_at.is_not(None)
             )
         ).all()
-        crossings = dict(
+        crossings: dict[str, int] = dict(
             conn.execute(
                 select(events.c.office, func.count())
                 .where(events.c.type == "border_crossing", events.c.at >= start, events.c.at < end)

@@ -1,0 +1,156 @@
+"""``python -m bench``: run the benchmarks and print ratios against same-run baselines.
+
+Options: ``--n`` declarations per measurement (default 2000), ``--clients`` HTTP
+connections (default 8), ``--stores sqlite,postgres``, ``--workers`` server
+processes on PostgreSQL (default 2). PostgreSQL comes from TRIPP_BENCH_POSTGRES_URL
+(default: a scratch database on the local server); it is skipped with a note when
+unreachable. Results also go to bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.declarations import (
+    Result,
+    declaration_json,
+    http_load,
+    itinerary,
+    raw_baseline,
+    raw_rows,
+    service_layer,
+    setup_parties,
+)
+from tripp.bootstrap import wire
+from tripp.config import Settings
+
+console = Console()
+PG_ADMIN = os.environ.get(
+    "TRIPP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def postgres_url() -> str | None:
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = "tripp_bench"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # unreachable server: report and go on with SQLite
+        console.print(f"[yellow]PostgreSQL skipped: {str(exc).splitlines()[0]}[/yellow]")
+        return None
+    finally:
+        admin.dispose()
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TRIPP_DATABASE_URL": url, "TRIPP_LOG_LEVEL": "warning"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tripp", "serve", "--port", str(port), "--workers", str(workers)],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()[-1000:]}")
+
+
+def run_store(store: str, url: str, args: argparse.Namespace, progress: Progress) -> list[Result]:
+    w = wire(Settings(database_url=url))
+    w.upgrade()
+    grn, token = setup_parties(w)
+    body = declaration_json(itinerary(w), grn)
+    n = args.n
+    results = []
+    task = progress.add_task(f"{store}: raw baselines", total=2)
+    rows = raw_rows(w, body, grn, n)
+    results.append(Result(store, "raw executemany (1 txn)", n, raw_baseline(w.engine, rows, per_declaration=False)))
+    progress.advance(task)
+    rows = raw_rows(w, body, grn, n)
+    results.append(Result(store, "raw per-declaration txn", n, raw_baseline(w.engine, rows, per_declaration=True)))
+    progress.advance(task)
+    task = progress.add_task(f"{store}: service layer", total=n)
+    results.append(Result(store, "service layer", n, service_layer(w, body, n, lambda: progress.advance(task))))
+    w.engine.dispose()
+    workers = args.workers if store == "postgres" else 1
+    task = progress.add_task(f"{store}: HTTP ({args.clients} clients, {workers} workers)", total=n)
+    port = 8765
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = serve(url, port, workers, Path(tmp) / "server.log")
+        try:
+            http_load(f"http://127.0.0.1:{port}", token, body, n // 5, args.clients, lambda: None)  # warm-up
+            seconds = http_load(f"http://127.0.0.1:{port}", token, body, n, args.clients,
+                                lambda: progress.advance(task))
+        finally:
+            proc.terminate()
+            proc.wait(20)
+    results.append(Result(store, f"HTTP end to end ({workers} worker{'s' if workers > 1 else ''})", n, seconds))
+    return results
+
+
+def report(results: list[Result]) -> None:
+    table = Table(title="Declarations per second (higher is better)")
+    for col in ("store", "path", "decl/s", "vs raw executemany", "vs raw per-decl txn"):
+        table.add_column(col, justify="right" if col != "path" else "left")
+    for r in results:
+        base = {b.path: b.rate for b in results if b.store == r.store}
+        table.add_row(
+            r.store, r.path, f"{r.rate:,.0f}",
+            f"{r.rate / base['raw executemany (1 txn)']:.1%}",
+            f"{r.rate / base['raw per-declaration txn']:.1%}",
+        )
+    console.print(table)
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(
+        [{"store": r.store, "path": r.path, "count": r.count, "seconds": round(r.seconds, 4),
+          "per_second": round(r.rate, 1)} for r in results], indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--stores", default="sqlite,postgres")
+    args = parser.parse_args()
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp, Progress(console=console) as progress:
+        for store in args.stores.split(","):
+            if store == "sqlite":
+                url = f"sqlite:///{tmp}/bench.db"
+            elif store == "postgres":
+                pg = postgres_url()
+                if pg is None:
+                    continue
+                url = pg
+            else:
+                raise SystemExit(f"unknown store {store!r}: use sqlite and/or postgres")
+            results += run_store(store, url, args, progress)
+    report(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from tripp.cli import main
+
+main()
