@@ -63,8 +63,19 @@ def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[byte
     env = {**os.environ, "TRIPP_DATABASE_URL": url, "TRIPP_LOG_LEVEL": "warning"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tripp", "serve", "--port", str(port), "--workers", str(workers)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "tripp",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     for _ in range(300):
         try:
@@ -85,13 +96,23 @@ def run_store(store: str, url: str, args: argparse.Namespace, progress: Progress
     results = []
     task = progress.add_task(f"{store}: raw baselines", total=2)
     rows = raw_rows(w, body, grn, n)
-    results.append(Result(store, "raw executemany (1 txn)", n, raw_baseline(w.engine, rows, per_declaration=False)))
+    results.append(
+        Result(
+            store, "raw executemany (1 txn)", n, raw_baseline(w.engine, rows, per_declaration=False)
+        )
+    )
     progress.advance(task)
     rows = raw_rows(w, body, grn, n)
-    results.append(Result(store, "raw per-declaration txn", n, raw_baseline(w.engine, rows, per_declaration=True)))
+    results.append(
+        Result(
+            store, "raw per-declaration txn", n, raw_baseline(w.engine, rows, per_declaration=True)
+        )
+    )
     progress.advance(task)
     task = progress.add_task(f"{store}: service layer", total=n)
-    results.append(Result(store, "service layer", n, service_layer(w, body, n, lambda: progress.advance(task))))
+    results.append(
+        Result(store, "service layer", n, service_layer(w, body, n, lambda: progress.advance(task)))
+    )
     w.engine.dispose()
     workers = args.workers if store == "postgres" else 1
     task = progress.add_task(f"{store}: HTTP ({args.clients} clients, {workers} workers)", total=n)
@@ -99,13 +120,23 @@ def run_store(store: str, url: str, args: argparse.Namespace, progress: Progress
     with tempfile.TemporaryDirectory() as tmp:
         proc = serve(url, port, workers, Path(tmp) / "server.log")
         try:
-            http_load(f"http://127.0.0.1:{port}", token, body, n // 5, args.clients, lambda: None)  # warm-up
-            seconds = http_load(f"http://127.0.0.1:{port}", token, body, n, args.clients,
-                                lambda: progress.advance(task))
+            http_load(
+                f"http://127.0.0.1:{port}", token, body, n // 5, args.clients, lambda: None
+            )  # warm-up
+            seconds = http_load(
+                f"http://127.0.0.1:{port}",
+                token,
+                body,
+                n,
+                args.clients,
+                lambda: progress.advance(task),
+            )
         finally:
             proc.terminate()
             proc.wait(20)
-    results.append(Result(store, f"HTTP end to end ({workers} worker{'s' if workers > 1 else ''})", n, seconds))
+    results.append(
+        Result(store, f"HTTP end to end ({workers} worker{'s' if workers > 1 else ''})", n, seconds)
+    )
     return results
 
 
@@ -116,21 +147,38 @@ def report(results: list[Result]) -> None:
     for r in results:
         base = {b.path: b.rate for b in results if b.store == r.store}
         table.add_row(
-            r.store, r.path, f"{r.rate:,.0f}",
+            r.store,
+            r.path,
+            f"{r.rate:,.0f}",
             f"{r.rate / base['raw executemany (1 txn)']:.1%}",
             f"{r.rate / base['raw per-declaration txn']:.1%}",
         )
     console.print(table)
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(
-        [{"store": r.store, "path": r.path, "count": r.count, "seconds": round(r.seconds, 4),
-          "per_second": round(r.rate, 1)} for r in results], indent=2))
+    (out / "latest.json").write_text(
+        json.dumps(
+            [
+                {
+                    "store": r.store,
+                    "path": r.path,
+                    "count": r.count,
+                    "seconds": round(r.seconds, 4),
+                    "per_second": round(r.rate, 1),
+                }
+                for r in results
+            ],
+            indent=2,
+        )
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)

@@ -57,13 +57,27 @@ def itinerary(w: Wiring) -> Itinerary:
 
 def declaration_json(it: Itinerary, grn: str) -> dict[str, Any]:
     return {
-        "holder": HOLDER, "guarantee": grn, "office_of_departure": it.office_of_departure,
+        "holder": HOLDER,
+        "guarantee": grn,
+        "office_of_departure": it.office_of_departure,
         "offices_of_transit": list(it.offices_of_transit),
         "office_of_destination": it.office_of_destination,
-        "transport": {"mode": "road", "vehicle_id": "10-AZ-123", "nationality": "AZ",
-                      "containers": ["CSQU3054383"]},
-        "goods": [{"hs_code": "870323", "description": "passenger cars", "gross_mass_kg": "12000",
-                   "packages": 4, "value": "40000.00", "currency": "USD"}],
+        "transport": {
+            "mode": "road",
+            "vehicle_id": "10-AZ-123",
+            "nationality": "AZ",
+            "containers": ["CSQU3054383"],
+        },
+        "goods": [
+            {
+                "hs_code": "870323",
+                "description": "passenger cars",
+                "gross_mass_kg": "12000",
+                "packages": 4,
+                "value": "40000.00",
+                "currency": "USD",
+            }
+        ],
         "consignor": {"name": "Baku Motors LLC", "country": "AZ"},
         "consignee": {"name": "Nakhchivan Auto LLC", "country": "AZ"},
     }
@@ -74,10 +88,18 @@ def setup_parties(w: Wiring) -> tuple[str, str]:
     uow = w.context.uow
     parties.add_party(uow, Party(HOLDER, Role.CARRIER, "AZ", "bench"), utc_now())
     customs = Actor("AZ-CUSTOMS", Role.CUSTOMS, "AZ")
-    g = guarantees.register(uow, w.corridor, customs, holder=HOLDER,
-                            reference_amount=Decimal(10**12), currency="USD", now=utc_now())
-    token, _ = parties.create_token(uow, party_id=HOLDER, role=Role.CARRIER, label="bench",
-                                    now=utc_now())
+    g = guarantees.register(
+        uow,
+        w.corridor,
+        customs,
+        holder=HOLDER,
+        reference_amount=Decimal(10**12),
+        currency="USD",
+        now=utc_now(),
+    )
+    token, _ = parties.create_token(
+        uow, party_id=HOLDER, role=Role.CARRIER, label="bench", now=utc_now()
+    )
     return g.grn, token
 
 
@@ -87,23 +109,42 @@ def service_layer(w: Wiring, body: dict[str, Any], n: int, tick: Callable[[], No
     start = time.perf_counter()
     for _ in range(n):
         decl = DeclarationIn.model_validate(body).to_domain()
-        movements.lodge(ctx, actor, decl, render=lambda m: movement_view(m, commercial=True),
-                        idempotency_key=None, request_hash="")
+        movements.lodge(
+            ctx,
+            actor,
+            decl,
+            render=lambda m: movement_view(m, commercial=True),
+            idempotency_key=None,
+            request_hash="",
+        )
         tick()
     return time.perf_counter() - start
 
 
-def raw_rows(w: Wiring, body: dict[str, Any], grn: str, n: int) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+def raw_rows(
+    w: Wiring, body: dict[str, Any], grn: str, n: int
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     decl = DeclarationIn.model_validate(body).to_domain()
     doc = json.dumps(declaration_to_json(decl))
     now = datetime.now(UTC)
     rows = []
     for _ in range(n):
         mrn = new_mrn(year=now.year, country="AZ")
-        movement = {"mrn": mrn, "holder": HOLDER, "grn": grn, "state": "accepted", "decl": doc,
-                    "liab": 1200000, "cur": "USD", "at": now, "seals": "[]"}
-        offices = [{"mrn": mrn, "pos": i, "code": code, "country": code[:2], "role": role.value}
-                   for i, (_, role, code) in enumerate(decl.offices())]
+        movement = {
+            "mrn": mrn,
+            "holder": HOLDER,
+            "grn": grn,
+            "state": "accepted",
+            "decl": doc,
+            "liab": 1200000,
+            "cur": "USD",
+            "at": now,
+            "seals": "[]",
+        }
+        offices = [
+            {"mrn": mrn, "pos": i, "code": code, "country": code[:2], "role": role.value}
+            for i, (_, role, code) in enumerate(decl.offices())
+        ]
         rows.append((movement, offices))
     return rows
 
@@ -156,8 +197,9 @@ def raw_baseline(engine: Engine, rows: list[Any], *, per_declaration: bool) -> f
     return elapsed
 
 
-def http_load(url: str, token: str, body: dict[str, Any], n: int, clients: int,
-              tick: Callable[[], None]) -> float:
+def http_load(
+    url: str, token: str, body: dict[str, Any], n: int, clients: int, tick: Callable[[], None]
+) -> float:
     """``clients`` keep-alive connections posting declarations as fast as answers come back."""
     host, port = url.removeprefix("http://").split(":")
     payload = json.dumps(body).encode()

@@ -427,7 +427,9 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str) -> None:
 
 
 def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
-    text = CA_YAML.read_text(encoding="utf-8").replace("buffer_m: 1000", "buffer_m: 1000\nbuffer_m: 5")
+    text = CA_YAML.read_text(encoding="utf-8").replace(
+        "buffer_m: 1000", "buffer_m: 1000\nbuffer_m: 5"
+    )
     path = tmp_path / "central-asia-rail.yaml"
     path.write_text(text, encoding="utf-8")
     (error,) = errors_of(path)
@@ -461,3 +463,8 @@ def test_yaml_1_1_surprises_are_avoided(tmp_path: Path) -> None:
     assert c.offices["NO510020"].opening_hours[1].closes == time(12, 30)
     assert c.currencies.rates_to_base["USD"] == Decimal("0.1")
     assert str(c.currencies.rates_to_base["USD"]) == "0.1"
+
+
+def test_an_unquoted_heading_is_read_as_digits(tmp_path: Path) -> None:
+    path = write_corridor(tmp_path, sets(("tariff.rates[4].hs_prefix", 8517)))
+    assert load_corridor(path).tariff.rates[4].hs_prefix == "8517"

@@ -511,7 +511,8 @@ def _positions(sink: _Sink, field: str, value: object) -> list[LonLat] | None:
 
 def _route(geometry: _Node, props: _Node, declared: set[TransportMode]) -> Route | None:
     mode = _mode(props, "mode")
-    declared.update([mode] if mode else [])
+    if mode is not None:
+        declared.add(mode)
     name = props.text("name", required=False)
     estimated = props.flag("estimated")
     coords = _positions(geometry.sink, geometry.at("coordinates"), geometry.get("coordinates"))
