@@ -109,10 +109,10 @@ def run_store(store: str, url: str, args: argparse.Namespace, progress: Progress
         )
     )
     progress.advance(task)
-    task = progress.add_task(f"{store}: service layer", total=n)
-    results.append(
-        Result(store, "service layer", n, service_layer(w, body, n, lambda: progress.advance(task)))
-    )
+    for batch in (1, args.batch):
+        task = progress.add_task(f"{store}: service layer, {batch} per unit of work", total=n)
+        seconds = service_layer(w, body, n, batch, lambda t=task: progress.advance(t))
+        results.append(Result(store, f"service layer ({batch}/txn)", n, seconds))
     w.engine.dispose()
     workers = args.workers if store == "postgres" else 1
     task = progress.add_task(f"{store}: HTTP ({args.clients} clients, {workers} workers)", total=n)
@@ -182,6 +182,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=50, help="declarations per unit of work")
     parser.add_argument("--stores", default="sqlite,postgres")
     args = parser.parse_args()
     results: list[Result] = []

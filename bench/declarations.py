@@ -14,6 +14,7 @@ import http.client
 import json
 import threading
 import time
+from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from tripp.bootstrap import Wiring, utc_now
 from tripp.codes.mrn import new_mrn
 from tripp.corridor.model import Itinerary, TransportMode
 from tripp.guarantees import service as guarantees
-from tripp.movements import service as movements
+from tripp.movements.lodging import LodgeRequest, Lodged, lodge_batch
 from tripp.movements.codec import declaration_to_json
 from tripp.movements.schemas import DeclarationIn
 from tripp.movements.views import movement_view
@@ -103,21 +104,28 @@ def setup_parties(w: Wiring) -> tuple[str, str]:
     return g.grn, token
 
 
-def service_layer(w: Wiring, body: dict[str, Any], n: int, tick: Callable[[], None]) -> float:
+def service_layer(
+    w: Wiring, body: dict[str, Any], n: int, batch: int, tick: Callable[[], None]
+) -> float:
+    """``n`` declarations through the service layer, ``batch`` per unit of work.
+
+    ``batch=1`` is one transaction per declaration; larger batches are what the
+    HTTP layer's group commit does under load.
+    """
     ctx = w.context
     actor = Actor(HOLDER, Role.CARRIER, "AZ")
+    render = partial(movement_view, commercial=True)
     start = time.perf_counter()
-    for _ in range(n):
-        decl = DeclarationIn.model_validate(body).to_domain()
-        movements.lodge(
-            ctx,
-            actor,
-            decl,
-            render=lambda m: movement_view(m, commercial=True),
-            idempotency_key=None,
-            request_hash="",
-        )
-        tick()
+    for _ in range(n // batch):
+        requests = [
+            LodgeRequest(actor, DeclarationIn.model_validate(body).to_domain(), None, "")
+            for _ in range(batch)
+        ]
+        outcomes = lodge_batch(ctx, requests, render=render)
+        if not all(isinstance(o, Lodged) for o in outcomes):
+            raise RuntimeError(f"a declaration was refused: {outcomes}")
+        for _ in range(batch):
+            tick()
     return time.perf_counter() - start
 
 

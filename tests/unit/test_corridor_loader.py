@@ -257,6 +257,21 @@ YAML_CASES = [
         "itinerary-transit-unique",
     ),
     (sets(("itineraries[1].name", "CA-S-RAIL")), "itineraries[1].name", "itinerary-unique"),
+    (
+        sets(("itineraries[0].offices_of_transit", [None])),
+        "itineraries[0].offices_of_transit[0]",
+        "office-ref",
+    ),
+    (
+        deletes("itineraries[0].office_of_departure"),
+        "itineraries[0].office_of_departure",
+        "required",
+    ),
+    (
+        sets(("itineraries[0].office_of_destination", 5)),
+        "itineraries[0].office_of_destination",
+        "office-ref",
+    ),
     (sets(("itineraries[0].mode", "road")), "itineraries[0].mode", "mode-route"),
     (sets(("itineraries[0].mode", "bus")), "itineraries[0].mode", "mode"),
     (sets(("sources", [1])), "sources", "type"),
@@ -468,3 +483,21 @@ def test_yaml_1_1_surprises_are_avoided(tmp_path: Path) -> None:
 def test_an_unquoted_heading_is_read_as_digits(tmp_path: Path) -> None:
     path = write_corridor(tmp_path, sets(("tariff.rates[4].hs_prefix", 8517)))
     assert load_corridor(path).tariff.rates[4].hs_prefix == "8517"
+
+
+def test_the_documented_example_is_valid(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "corridor-format.md").read_text(
+        encoding="utf-8"
+    )
+    blocks = dict(re.findall(r"`(corridor\.\w+)`:\n\n```\w+\n(.*?)```", doc, re.S))
+    assert set(blocks) == {"corridor.yaml", "corridor.geojson"}
+    for name, text in blocks.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert load_corridor(tmp_path / "corridor.yaml").id == "DEMO"
+
+
+def test_a_broken_base_rate_is_reported_once(tmp_path: Path) -> None:
+    errors = errors_of(write_corridor(tmp_path, sets(("currencies.rates_to_base.EUR", 0))))
+    assert [(e.field, e.rule) for e in errors] == [
+        ("currencies.rates_to_base.EUR", "currency-rate")
+    ]

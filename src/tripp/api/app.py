@@ -12,12 +12,14 @@ from starlette.concurrency import run_in_threadpool
 
 from tripp import __version__
 from tripp.api import problems
+from tripp.api.batching import LodgeBatcher
 from tripp.bootstrap import Wiring
 from tripp.corridor.router import router as corridor_router
 from tripp.errors import TrippError
 from tripp.guarantees.router import router as guarantees_router
 from tripp.movements import service
 from tripp.movements.router import router as movements_router
+from tripp.movements.views import movement_view
 from tripp.stats.router import router as stats_router
 
 log = logging.getLogger("tripp.jobs")
@@ -44,6 +46,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True) -> FastAPI:
         if run_jobs:
             job = asyncio.create_task(_overdue_job(ctx, wiring.settings.overdue_interval_s))
         yield
+        batcher.stop()
         if job is not None:
             job.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -56,6 +59,9 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    # Only carriers and admins lodge, and both see commercial data.
+    batcher = LodgeBatcher(ctx, lambda m: movement_view(m, commercial=True))
+    app.state.lodge_batcher = batcher
     problems.install(app)
     for router in (corridor_router, guarantees_router, movements_router, stats_router):
         app.include_router(router)

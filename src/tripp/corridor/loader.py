@@ -125,8 +125,8 @@ class _Sink:
     file: str
     errors: list[FieldError]
 
-    def add(self, field: str, message: str, rule: str) -> None:
-        self.errors.append(CorridorFieldError(field, message, rule, file=self.file))
+    def add(self, path: str, message: str, rule: str) -> None:
+        self.errors.append(CorridorFieldError(path, message, rule, file=self.file))
 
 
 def _kind(value: object) -> str:
@@ -249,17 +249,17 @@ def _enum_set(node: _Node, key: str, enum: type[E], rule: str) -> frozenset[E] |
     return frozenset(found) if len(found) == len(set(map(repr, values))) else None
 
 
-def _lonlat(sink: _Sink, field: str, value: object) -> LonLat | None:
+def _lonlat(sink: _Sink, where: str, value: object) -> LonLat | None:
     """A [lon, lat] (or [lon, lat, elevation]) position in WGS 84 degrees."""
     numbers = [_decimal(v) for v in value] if isinstance(value, list) else []
     coords = [float(n) for n in numbers if n is not None]
     if len(coords) != len(numbers) or len(coords) not in (2, 3):
-        sink.add(field, f"must be [longitude, latitude] in degrees, got {value!r}", "lonlat")
+        sink.add(where, f"must be [longitude, latitude] in degrees, got {value!r}", "lonlat")
         return None
     lon, lat = coords[0], coords[1]
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         message = f"[{lon}, {lat}] is out of range: longitude -180..180, latitude -90..90"
-        sink.add(field, message, "lonlat")
+        sink.add(where, message, "lonlat")
         return None
     return (lon, lat)
 
@@ -500,11 +500,11 @@ def _mode(node: _Node, key: str) -> TransportMode | None:
     return None if value is None else TransportMode(value)
 
 
-def _positions(sink: _Sink, field: str, value: object) -> list[LonLat] | None:
+def _positions(sink: _Sink, where: str, value: object) -> list[LonLat] | None:
     if not isinstance(value, list):
-        sink.add(field, f"must be a list of [lon, lat] positions, got {_kind(value)}", "type")
+        sink.add(where, f"must be a list of [lon, lat] positions, got {_kind(value)}", "type")
         return None
-    points = [_lonlat(sink, f"{field}[{i}]", p) for i, p in enumerate(value)]
+    points = [_lonlat(sink, f"{where}[{i}]", p) for i, p in enumerate(value)]
     valid = [p for p in points if p is not None]
     return valid if len(valid) == len(points) else None
 
@@ -547,17 +547,17 @@ def _ring(geometry: _Node) -> list[LonLat] | None:
         message = f"a stop zone is one exterior ring without holes, got {len(rings)} rings"
         geometry.error("coordinates", message, "stop-zone")
         return None
-    field = geometry.at("coordinates") + "[0]"
-    ring = _positions(geometry.sink, field, rings[0])
+    where = geometry.at("coordinates") + "[0]"
+    ring = _positions(geometry.sink, where, rings[0])
     if ring is None:
         return None
     if len(ring) < 4 or ring[0] != ring[-1]:
         message = f"must be a closed ring (first = last) of at least 4 positions, got {len(ring)}"
-        geometry.sink.add(field, message, "stop-zone")
+        geometry.sink.add(where, message, "stop-zone")
         return None
     polygon = Polygon(ring)
     if not polygon.is_valid:
-        geometry.sink.add(field, f"not a valid polygon: {explain_validity(polygon)}", "stop-zone")
+        geometry.sink.add(where, f"not a valid polygon: {explain_validity(polygon)}", "stop-zone")
         return None
     return ring
 
@@ -678,10 +678,12 @@ def _rates_to_base(node: _Node, base: str | None) -> dict[str, Decimal] | None:
         if rate is None or rate <= 0:
             message = f"must be a positive number of {base or 'base'} units, got {value!r}"
             rates_node.error(code, message, "currency-rate")
-        valid = valid and known and rate is not None and rate > 0
+            rate = None
+        valid = valid and known and rate is not None
         if known and rate is not None:
             rates[code] = rate
-    if base is not None and rates.get(base) != 1:
+    listed_but_broken = base in dict(rates_node.entries()) and base not in rates
+    if base is not None and not listed_but_broken and rates.get(base) != 1:
         message = f"the base currency {base} must be listed with rate 1, got {rates.get(base)}"
         node.error("rates_to_base", message, "currency-base")
         valid = False
@@ -689,6 +691,8 @@ def _rates_to_base(node: _Node, base: str | None) -> dict[str, Decimal] | None:
 
 
 # --- itineraries -----------------------------------------------------------------
+
+_UNREAD = object()  # sentinel: None is a value an itinerary may wrongly hold
 
 
 @dataclass(frozen=True)
@@ -698,7 +702,7 @@ class _Refs:
 
     offices: Mapping[str, Office]
     known: Collection[str]
-    routes: Collection[TransportMode] | None
+    modes_with_route: Collection[TransportMode] | None
 
 
 def _itineraries(root: _Node, refs: _Refs) -> tuple[Itinerary, ...] | None:
@@ -722,11 +726,16 @@ def _itineraries(root: _Node, refs: _Refs) -> tuple[Itinerary, ...] | None:
 def _itinerary(node: _Node, refs: _Refs) -> Itinerary | None:
     name = node.text("name")
     mode = _mode(node, "mode")
-    if mode is not None and refs.routes is not None and mode not in refs.routes:
+    routed = refs.modes_with_route
+    if mode is not None and routed is not None and mode not in routed:
         node.error("mode", f"{mode.value!r} has no route in the GeoJSON file", "mode-route")
-    departure = _office_ref(node, "office_of_departure", OfficeRole.DEPARTURE, mode, refs)
+    departure = _office_ref(
+        node, "office_of_departure", role=OfficeRole.DEPARTURE, mode=mode, refs=refs
+    )
     transit = _transit_refs(node, mode, refs)
-    destination = _office_ref(node, "office_of_destination", OfficeRole.DESTINATION, mode, refs)
+    destination = _office_ref(
+        node, "office_of_destination", role=OfficeRole.DESTINATION, mode=mode, refs=refs
+    )
     node.text("description", required=False)
     node.finish()
     if name is None or mode is None or departure is None or destination is None:
@@ -741,7 +750,7 @@ def _transit_refs(node: _Node, mode: TransportMode | None, refs: _Refs) -> tuple
         message = f"at most {MAX_OFFICES_OF_TRANSIT} offices of transit, got {len(codes)}"
         node.error(key, message, "itinerary-transit-count")
     found = [
-        _office_ref(node, f"{key}[{i}]", OfficeRole.TRANSIT, mode, refs, value=code)
+        _office_ref(node, f"{key}[{i}]", code, role=OfficeRole.TRANSIT, mode=mode, refs=refs)
         for i, code in enumerate(codes)
     ]
     for i, code in enumerate(found):
@@ -755,16 +764,21 @@ def _transit_refs(node: _Node, mode: TransportMode | None, refs: _Refs) -> tuple
 def _office_ref(
     node: _Node,
     key: str,
+    code: object = _UNREAD,
+    *,
     role: OfficeRole,
     mode: TransportMode | None,
     refs: _Refs,
-    *,
-    value: object = None,
 ) -> str | None:
-    """An office code that exists, has ``role`` and handles ``mode``."""
-    code = node.text(key) if value is None else value
-    if code is None:
-        return None
+    """The office code at ``key`` if it names an office with ``role`` that handles ``mode``.
+
+    ``code`` is the value when the caller has read it (an item of a list); by
+    default it is read from ``node``, where a missing value is reported as required.
+    """
+    if code is _UNREAD:
+        code = node.get(key)
+        if code is None:
+            return None
     office = refs.offices.get(code) if isinstance(code, str) else None
     if office is None:
         if not isinstance(code, str) or code not in refs.known:

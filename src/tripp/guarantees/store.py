@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from tripp.codes.currency import from_minor, to_minor
 from tripp.db.tables import guarantees
@@ -66,3 +66,34 @@ def list_guarantees(
     if issued_by is not None:
         query = query.where(guarantees.c.issued_by == issued_by)
     return [_guarantee(r) for r in conn.execute(query.order_by(guarantees.c.created_at))]
+
+
+# Built once: these run for every declaration, and building a statement costs
+# more than executing a cached one.
+_LOCK_MANY = (
+    select(guarantees)
+    .where(guarantees.c.grn.in_(bindparam("grns", expanding=True)))
+    .order_by(guarantees.c.grn)
+)
+_SAVE = (
+    update(guarantees)
+    .where(guarantees.c.grn == bindparam("b_grn"))
+    .values(committed_minor=bindparam("b_committed"), updated_at=bindparam("b_at"))
+)
+
+
+def lock_guarantees(conn: Connection, grns: list[str]) -> dict[str, Guarantee]:
+    """Load and lock the guarantees, in GRN order so concurrent batches never deadlock."""
+    query = _LOCK_MANY.with_for_update() if conn.dialect.name != "sqlite" else _LOCK_MANY
+    return {row.grn: _guarantee(row) for row in conn.execute(query, {"grns": grns})}
+
+
+def save_committed_many(conn: Connection, items: list[Guarantee], at: Any) -> None:
+    if items:
+        conn.execute(
+            _SAVE,
+            [
+                {"b_grn": g.grn, "b_committed": to_minor(g.committed, g.currency), "b_at": at}
+                for g in items
+            ],
+        )

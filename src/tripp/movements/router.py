@@ -11,9 +11,11 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from tripp.api.auth import Ctx, CurrentActor
+from tripp.api.batching import LodgeBatcher
 from tripp.api.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from tripp.api.problems import responses
 from tripp.movements import policy, service
+from tripp.movements.lodging import LodgeRequest
 from tripp.movements.model import EventType, MovementEvent, MovementState
 from tripp.movements.schemas import (
     DeclarationIn,
@@ -50,14 +52,14 @@ def lodge(
         str | None, Header(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
     ] = None,
 ) -> JSONResponse:
-    commercial = policy.sees_commercial_data(actor)
-    lodged = service.lodge(
-        ctx,
-        actor,
-        declaration.to_domain(),
-        render=lambda m: movement_view(m, commercial=commercial),
-        idempotency_key=idempotency_key,
-        request_hash=request_hash(declaration.model_dump(mode="json")),
+    batcher: LodgeBatcher = request.app.state.lodge_batcher
+    lodged = batcher.submit(
+        LodgeRequest(
+            actor=actor,
+            declaration=declaration.to_domain(),
+            idempotency_key=idempotency_key,
+            request_hash=request_hash(declaration.model_dump(mode="json")),
+        )
     )
     body = lodged.response
     location = str(request.url_for("get_movement", mrn=body["mrn"]).path)

@@ -1,4 +1,4 @@
-"""Use cases on movements: lodge, record events, read, and the overdue job.
+"""Use cases on movements: record events, read, and the overdue job (lodging: ``lodging``).
 
 Each function is one unit of work. Domain rules live in ``model``,
 ``declaration``, ``policy`` and ``liability``; this module loads, decides
@@ -15,23 +15,19 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from tripp.codes.mrn import new_mrn
 from tripp.corridor.model import Corridor
 from tripp.db.uow import UnitOfWork
-from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from tripp.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tripp.guarantees import store as guarantees
 from tripp.movements import policy, store
-from tripp.movements.declaration import Declaration, validate_declaration
-from tripp.movements.liability import liability
 from tripp.movements.model import (
     RELEASES_GUARANTEE,
     UNDER_WAY,
     EventType,
     Movement,
     MovementEvent,
-    MovementState,
 )
-from tripp.movements.store import IdempotentAnswer, MovementFilter, StoredEvent
+from tripp.movements.store import MovementFilter, StoredEvent
 from tripp.parties.model import SYSTEM_ACTOR, Actor, Role
 
 Clock = Callable[[], datetime]
@@ -48,98 +44,6 @@ class Context:
     uow: UnitOfWork
     corridor: Corridor
     clock: Clock
-
-
-@dataclass(frozen=True)
-class Lodged:
-    response: dict[str, Any]
-    created: bool
-
-
-def lodge(
-    ctx: Context,
-    actor: Actor,
-    declaration: Declaration,
-    *,
-    render: Render,
-    idempotency_key: str | None,
-    request_hash: str,
-) -> Lodged:
-    """Accept a declaration: validate, commit its liability, allocate the MRN.
-
-    With an idempotency key, a repeat of the same request returns the first
-    answer (``created`` False); the same key on another request is refused.
-    """
-    if actor.role not in _LODGERS:
-        raise Forbidden(f"{actor.role} parties do not lodge declarations; carriers do")
-    if actor.role is Role.CARRIER and declaration.holder != actor.party:
-        raise Forbidden(
-            f"{actor.party} may lodge only its own declarations, not {declaration.holder}'s"
-        )
-    for _attempt in range(_ATTEMPTS):
-        try:
-            with ctx.uow.write() as conn:
-                if idempotency_key is not None:
-                    replay = _replay(conn, actor, idempotency_key, request_hash)
-                    if replay is not None:
-                        return Lodged(replay, created=False)
-                movement = _accept(conn, ctx, declaration)
-                response = render(movement)
-                if idempotency_key is not None:
-                    store.put_idempotent(
-                        conn,
-                        party=actor.party,
-                        key=idempotency_key,
-                        answer=IdempotentAnswer(request_hash, movement.mrn, response),
-                        at=movement.accepted_at,
-                    )
-            return Lodged(response, created=True)
-        except IntegrityError:
-            # An MRN collision, or the same idempotency key lodged concurrently:
-            # the next attempt draws a new MRN or finds the stored answer.
-            continue
-    raise Conflict("the declaration could not be stored after several attempts; retry it")
-
-
-def _replay(conn: Connection, actor: Actor, key: str, request_hash: str) -> dict[str, Any] | None:
-    answer = store.get_idempotent(conn, actor.party, key)
-    if answer is None:
-        return None
-    if answer.request_hash != request_hash:
-        raise InvalidInput(
-            [
-                FieldError(
-                    "Idempotency-Key",
-                    f"key {key!r} was used for a different declaration",
-                    "idempotency-key-reused",
-                )
-            ]
-        )
-    return answer.response
-
-
-def _accept(conn: Connection, ctx: Context, declaration: Declaration) -> Movement:
-    guarantee = guarantees.get_guarantee(conn, declaration.guarantee, for_update=True)
-    validate_declaration(
-        declaration, ctx.corridor, guarantee_holder=guarantee.holder if guarantee else None
-    )
-    assert guarantee is not None  # validation refuses an unknown guarantee
-    amount = liability(declaration.goods, ctx.corridor, guarantee.currency)
-    guarantee.commit(amount)
-    now = ctx.clock()
-    departure = ctx.corridor.offices[declaration.office_of_departure]
-    movement = Movement(
-        mrn=new_mrn(year=now.year, country=departure.country),
-        holder=declaration.holder,
-        declaration=declaration,
-        liability=amount,
-        liability_currency=guarantee.currency,
-        accepted_at=now,
-        updated_at=now,
-    )
-    guarantees.save_committed(conn, guarantee, now)
-    store.insert_movement(conn, movement, ctx.corridor)
-    return movement
 
 
 def get(ctx: Context, actor: Actor, mrn: str) -> Movement:
@@ -275,18 +179,3 @@ def overdue_enquiries(ctx: Context) -> list[str]:
         if result.created:
             opened.append(mrn)
     return opened
-
-
-__all__ = [
-    "Context",
-    "Lodged",
-    "MovementFilter",
-    "MovementState",
-    "Recorded",
-    "get",
-    "lodge",
-    "overdue_enquiries",
-    "record",
-    "search",
-    "timeline",
-]

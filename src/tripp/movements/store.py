@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, exists, insert, select, update
+from sqlalchemy import Connection, Row, exists, insert, select, tuple_, update
 
 from tripp.codes.currency import from_minor, to_minor
 from tripp.corridor.model import Corridor
@@ -38,9 +38,16 @@ class MovementFilter:
     limit: int = 50
 
 
-def insert_movement(conn: Connection, m: Movement, corridor: Corridor) -> None:
-    conn.execute(insert(movements), [_row(m)])
-    rows = [
+def insert_movements(conn: Connection, items: list[Movement], corridor: Corridor) -> None:
+    """Insert movements and their itinerary rows with one executemany each."""
+    if not items:
+        return
+    conn.execute(insert(movements), [_row(m) for m in items])
+    conn.execute(insert(movement_offices), [o for m in items for o in _office_rows(m, corridor)])
+
+
+def _office_rows(m: Movement, corridor: Corridor) -> list[dict[str, Any]]:
+    return [
         {
             "mrn": m.mrn,
             "position": i,
@@ -50,7 +57,6 @@ def insert_movement(conn: Connection, m: Movement, corridor: Corridor) -> None:
         }
         for i, (_, role, code) in enumerate(m.declaration.offices())
     ]
-    conn.execute(insert(movement_offices), rows)
 
 
 def _row(m: Movement) -> dict[str, Any]:
@@ -201,16 +207,28 @@ class IdempotentAnswer:
     response: dict[str, Any]
 
 
-def get_idempotent(conn: Connection, party: str, key: str) -> IdempotentAnswer | None:
-    row = conn.execute(
-        select(idempotency).where(idempotency.c.party_id == party, idempotency.c.key == key)
-    ).first()
-    return IdempotentAnswer(row.request_hash, row.mrn, row.response) if row else None
+def get_idempotent_many(
+    conn: Connection, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], IdempotentAnswer]:
+    """Stored answers for (party, key) pairs; absent keys are absent from the result."""
+    if not keys:
+        return {}
+    found = conn.execute(
+        select(idempotency).where(
+            tuple_(idempotency.c.party_id, idempotency.c.key).in_(keys)
+        )
+    )
+    return {
+        (row.party_id, row.key): IdempotentAnswer(row.request_hash, row.mrn, row.response)
+        for row in found
+    }
 
 
-def put_idempotent(
-    conn: Connection, *, party: str, key: str, answer: IdempotentAnswer, at: datetime
+def put_idempotent_many(
+    conn: Connection, items: list[tuple[tuple[str, str], IdempotentAnswer]], at: datetime
 ) -> None:
+    if not items:
+        return
     conn.execute(
         insert(idempotency),
         [
@@ -222,5 +240,6 @@ def put_idempotent(
                 "response": answer.response,
                 "created_at": at,
             }
+            for (party, key), answer in items
         ],
     )
