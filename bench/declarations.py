@@ -14,11 +14,11 @@ import http.client
 import json
 import threading
 import time
-from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -27,8 +27,8 @@ from tripp.bootstrap import Wiring, utc_now
 from tripp.codes.mrn import new_mrn
 from tripp.corridor.model import Itinerary, TransportMode
 from tripp.guarantees import service as guarantees
-from tripp.movements.lodging import LodgeRequest, Lodged, lodge_batch
 from tripp.movements.codec import declaration_to_json
+from tripp.movements.lodging import Lodged, LodgeRequest, lodge_batch
 from tripp.movements.schemas import DeclarationIn
 from tripp.movements.views import movement_view
 from tripp.parties import service as parties

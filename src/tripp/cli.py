@@ -13,6 +13,7 @@ from rich.table import Table
 from tripp.bootstrap import Wiring, utc_now, wire
 from tripp.config import Settings
 from tripp.corridor.cli import app as corridor_app
+from tripp.corridor.model import CorridorInvalid
 from tripp.db.uow import UnitOfWork
 from tripp.errors import TrippError
 from tripp.movements import service as movements
@@ -203,8 +204,8 @@ def main() -> None:
     try:
         app()
     except TrippError as exc:
-        err.print(f"[red]error:[/red] {exc.detail}")
-        errors = getattr(exc, "errors", None) or []
+        errors = [] if isinstance(exc, CorridorInvalid) else getattr(exc, "errors", None) or []
+        err.print(f"error: {exc.title if errors else exc.detail}", markup=False, highlight=False)
         for e in errors:
-            err.print(f"  {e.field}: {e.message}")
+            err.print(f"  {e.field}: {e.message}", markup=False, highlight=False)
         sys.exit(1)

@@ -29,6 +29,7 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     db_pool_size: int = 10
     log_level: str = "info"
+    auth_cache_s: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

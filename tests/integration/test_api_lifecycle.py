@@ -243,19 +243,31 @@ def test_authentication(api: Api, wiring) -> None:  # type: ignore[no-untyped-de
         r = api.call("GET", "/movements", token)
         assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
         assert r.headers["www-authenticate"].startswith("Bearer")
-    from tripp.bootstrap import utc_now
-    from tripp.parties import service as parties
 
-    secret, record = parties.create_token(
-        wiring.context.uow,
-        party_id="AZ-CARRIER-0001",
-        role=parties.Role.CARRIER,
-        label="t",
-        now=utc_now(),
+
+def test_revoked_token_stops_working_within_the_cache_time(wiring) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from tripp.api.app import create_app
+    from tripp.bootstrap import Wiring, utc_now
+    from tripp.parties import service as parties
+    from tripp.parties.model import Party, Role
+
+    uncached = Wiring(
+        replace(wiring.settings, auth_cache_s=0), wiring.engine, wiring.corridor, wiring.clock
     )
-    assert api.call("GET", "/movements", secret).status_code == 200
-    parties.revoke_token(wiring.context.uow, record.id, utc_now())
-    assert api.call("GET", "/movements", secret).status_code == 401
+    uow = wiring.context.uow
+    parties.add_party(uow, Party("AZ-CARRIER-0009", Role.CARRIER, "AZ"), utc_now())
+    secret, record = parties.create_token(
+        uow, party_id="AZ-CARRIER-0009", role=Role.CARRIER, label="t", now=utc_now()
+    )
+    headers = {"Authorization": f"Bearer {secret}"}
+    with TestClient(create_app(uncached, run_jobs=False)) as http:
+        assert http.get("/api/v1/movements", headers=headers).status_code == 200
+        parties.revoke_token(uow, record.id, utc_now())
+        assert http.get("/api/v1/movements", headers=headers).status_code == 401
 
 
 def test_listing_filters_and_paging(api: Api) -> None:

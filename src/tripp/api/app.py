@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tripp import __version__
 from tripp.api import problems
+from tripp.api.auth import Authenticator
 from tripp.api.batching import LodgeBatcher
 from tripp.bootstrap import Wiring
 from tripp.corridor.router import router as corridor_router
@@ -59,6 +60,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.authenticator = Authenticator(ctx.uow, wiring.settings.auth_cache_s)
     # Only carriers and admins lodge, and both see commercial data.
     batcher = LodgeBatcher(ctx, lambda m: movement_view(m, commercial=True))
     app.state.lodge_batcher = batcher

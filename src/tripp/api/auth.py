@@ -1,18 +1,63 @@
-"""Bearer-token authentication: every API call resolves to an Actor."""
+"""Bearer-token authentication: every API call resolves to an Actor.
+
+Resolved tokens are cached in the process for ``TRIPP_AUTH_CACHE_S`` seconds
+(default 5) so a busy client does not cost a database read per call; a
+revoked token therefore stops working within that many seconds. Unknown
+tokens are never cached, so a token minted a moment ago works at once.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from tripp.db.uow import UnitOfWork
 from tripp.errors import Unauthenticated
 from tripp.movements.service import Context
 from tripp.parties.model import Actor
-from tripp.parties.service import authenticate
+from tripp.parties.service import authenticate, digest
 
 _bearer = HTTPBearer(auto_error=False, description="A token from 'tripp token create'")
+
+
+class Authenticator:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        ttl_s: float,
+        *,
+        max_entries: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._uow = uow
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._monotonic = monotonic
+        self._cache: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def actor(self, token: str) -> Actor:
+        if self._ttl_s <= 0:
+            return authenticate(self._uow, token)
+        key = digest(token)  # the cache never holds a token itself
+        now = self._monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        resolved = authenticate(self._uow, token)
+        with self._lock:
+            self._cache[key] = (now + self._ttl_s, resolved)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._max:
+                self._cache.popitem(last=False)
+        return resolved
 
 
 def context(request: Request) -> Context:
@@ -26,7 +71,8 @@ def actor(
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("an 'Authorization: Bearer <token>' header is required")
-    return authenticate(context(request).uow, credentials.credentials)
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator.actor(credentials.credentials)
 
 
 CurrentActor = Annotated[Actor, Depends(actor)]

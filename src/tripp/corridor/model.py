@@ -33,7 +33,10 @@ class CorridorInvalid(TrippError):
     def __init__(self, source: str, errors: list[FieldError]) -> None:
         self.source = source
         self.errors = errors
-        lines = [f"{source}: {e.field}: {e.message}" for e in errors]
+        # Geometry errors carry the GeoJSON file's name (loader.CorridorFieldError).
+        lines = [
+            f"{getattr(e, 'file', '') or source}: {e.field}: {e.message} [{e.rule}]" for e in errors
+        ]
         super().__init__("\n".join(lines))
 
 

@@ -214,9 +214,7 @@ def get_idempotent_many(
     if not keys:
         return {}
     found = conn.execute(
-        select(idempotency).where(
-            tuple_(idempotency.c.party_id, idempotency.c.key).in_(keys)
-        )
+        select(idempotency).where(tuple_(idempotency.c.party_id, idempotency.c.key).in_(keys))
     )
     return {
         (row.party_id, row.key): IdempotentAnswer(row.request_hash, row.mrn, row.response)
