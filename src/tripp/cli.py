@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
 from fastapi import FastAPI
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from tripp.bootstrap import Wiring, utc_now, wire
 from tripp.config import Settings
@@ -20,7 +22,27 @@ from tripp.movements import service as movements
 from tripp.parties import service as parties
 from tripp.parties.model import Party, Role
 
+
+class _ReportingGroup(TyperGroup):
+    """Turns a TrippError from any command into a plain message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TrippError as exc:
+            _report(exc)
+            ctx.exit(1)
+
+
+def _report(exc: TrippError) -> None:
+    errors = [] if isinstance(exc, CorridorInvalid) else getattr(exc, "errors", None) or []
+    err.print(f"error: {exc.title if errors else exc.detail}", markup=False, highlight=False)
+    for e in errors:
+        err.print(f"  {e.field}: {e.message}", markup=False, highlight=False)
+
+
 app = typer.Typer(
+    cls=_ReportingGroup,
     help="tripp: a transit-corridor platform. Configuration: TRIPP_* environment variables "
     "(see README).",
     no_args_is_help=True,
@@ -201,11 +223,4 @@ def jobs_overdue() -> None:
 
 
 def main() -> None:
-    try:
-        app()
-    except TrippError as exc:
-        errors = [] if isinstance(exc, CorridorInvalid) else getattr(exc, "errors", None) or []
-        err.print(f"error: {exc.title if errors else exc.detail}", markup=False, highlight=False)
-        for e in errors:
-            err.print(f"  {e.field}: {e.message}", markup=False, highlight=False)
-        sys.exit(1)
+    app()

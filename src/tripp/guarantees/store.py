@@ -57,17 +57,6 @@ def save_committed(conn: Connection, g: Guarantee, at: Any) -> None:
     )
 
 
-def list_guarantees(
-    conn: Connection, *, holder: str | None = None, issued_by: str | None = None
-) -> list[Guarantee]:
-    query = select(guarantees)
-    if holder is not None:
-        query = query.where(guarantees.c.holder == holder)
-    if issued_by is not None:
-        query = query.where(guarantees.c.issued_by == issued_by)
-    return [_guarantee(r) for r in conn.execute(query.order_by(guarantees.c.created_at))]
-
-
 # Built once: these run for every declaration, and building a statement costs
 # more than executing a cached one.
 _LOCK_MANY = (
