@@ -130,15 +130,21 @@ def demo(
         parties.add_party(
             uow, Party("AZ-CARRIER-0001", Role.CARRIER, "AZ", "Demo carrier"), utc_now()
         )
-    table = Table("party", "role", "token", title="Demo tokens (Authorization: Bearer <token>)")
+    # Plain lines, never a table: a token cut to fit the terminal would be useless.
+    out.print("Demo tokens (send as 'Authorization: Bearer <token>'):", highlight=False)
     for party_id, role in DEMO_PARTIES:
         secret, _ = parties.create_token(
             uow, party_id=party_id, role=role, label="demo", now=utc_now()
         )
-        table.add_row(party_id, role.value, secret)
-    out.print(table)
+        out.print(f"  {role.value:<9} {party_id:<18} {secret}", soft_wrap=True, highlight=False)
     url = f"http://{host or w.settings.host}:{port or w.settings.port}"
-    out.print(f"API docs: {url}/docs   corridor: {url}/api/v1/corridor   Ctrl-C stops.")
+    out.print(f"API docs: {url}/docs", soft_wrap=True, highlight=False)
+    out.print(
+        f"Try: curl -H 'Authorization: Bearer <token>' {url}/api/v1/corridor",
+        soft_wrap=True,
+        highlight=False,
+    )
+    out.print("Ctrl-C stops the server.", highlight=False)
     serve(host=host, port=port, workers=1)
 
 

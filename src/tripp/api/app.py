@@ -35,6 +35,8 @@ async def _overdue_job(ctx: service.Context, interval_s: float) -> None:
                 log.info("time limit expired: %d movements put under enquiry", len(opened))
         except TrippError as exc:  # the store may be down; the next round retries
             log.warning("overdue job skipped a round: %s", exc.detail)
+        except Exception:  # a bug must not stop the job for good: log it, try again later
+            log.exception("overdue job failed; retrying in %.0f s", interval_s)
         await asyncio.sleep(interval_s)
 
 
