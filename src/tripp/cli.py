@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Any
 
-import click
 import typer
 from fastapi import FastAPI
 from rich.console import Console
@@ -26,7 +25,7 @@ from tripp.parties.model import Party, Role
 class _ReportingGroup(TyperGroup):
     """Turns a TrippError from any command into a plain message and exit status 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context type is private
         try:
             return super().invoke(ctx)
         except TrippError as exc:

@@ -94,7 +94,7 @@ def test_no_goods() -> None:
 
 
 def test_guarantee_rules() -> None:
-    assert ("guarantee", "guarantee-unknown") in broken_rules(guarantee_holder=None)
+    assert ("guarantee", "guarantee-holder") in broken_rules(guarantee_holder=None)
     assert ("guarantee", "guarantee-holder") in broken_rules(guarantee_holder="SOMEONE-ELSE")
 
 

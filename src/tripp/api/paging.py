@@ -25,7 +25,7 @@ def decode_cursor(cursor: str | None) -> int:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, value = raw.split(":", 1)
         seq = int(value)
-        if kind != "seq" or seq < 0:
+        if kind != "seq" or not 0 <= seq < 2**63:
             raise ValueError(raw)
         return seq
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:

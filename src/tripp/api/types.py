@@ -8,10 +8,11 @@ database error; the domain applies the business rules after them.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -26,20 +27,44 @@ def _storable(value: str) -> str:
     return value
 
 
-def text(max_length: int, min_length: int = 1) -> object:
-    return Annotated[
-        str, Field(min_length=min_length, max_length=max_length), AfterValidator(_storable)
-    ]
-
-
 Code = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 PartyId = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
 LongText = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_storable)]
 # Amounts are bounded so that any liability fits the store's 64-bit minor units.
-Amount = Annotated[Decimal, Field(allow_inf_nan=False, ge=-(10**12), le=10**12)]
-Mass = Annotated[Decimal, Field(allow_inf_nan=False, ge=-(10**9), le=10**9)]
+# Digits are bounded too: an exponent like 1e-50000000 is tiny in JSON and huge in print.
+Amount = Annotated[
+    Decimal, Field(allow_inf_nan=False, ge=-(10**12), le=10**12, max_digits=20, decimal_places=6)
+]
+Mass = Annotated[
+    Decimal, Field(allow_inf_nan=False, ge=-(10**9), le=10**9, max_digits=16, decimal_places=3)
+]
 Count = Annotated[int, Field(ge=-(10**9), le=10**9)]
 Money = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["25000.00"])]
 Reference = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9]+$")]
+
+
+def _utc(value: datetime) -> datetime:
+    """Any offset in, UTC out; years outside 1970-9000 are refused (no overflow later)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # RFC 3339 without an offset: read as UTC
+    if not 1970 <= value.year <= 9000:
+        raise ValueError("must be between the years 1970 and 9000")
+    return value.astimezone(UTC)
+
+
+# An event time: the offset is required, the stored and answered value is UTC.
+UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
+# A query bound: an offset is optional (none means UTC).
+QueryTime = Annotated[datetime, AfterValidator(_utc)]
+Mrn = Annotated[str, Field(min_length=1, max_length=18, pattern=r"^[A-Z0-9]+$")]
+ClientId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+        description="Chosen by the client; unique per movement",
+    ),
+]

@@ -113,7 +113,7 @@ events = Table(
         primary_key=True,
         autoincrement=True,
     ),
-    Column("id", String(64), nullable=False, unique=True),
+    Column("id", String(64), nullable=False),
     Column("mrn", String(18), ForeignKey("movements.mrn"), nullable=False),
     Column("type", String(24), nullable=False),
     Column("office", String(8)),
@@ -125,6 +125,8 @@ events = Table(
     Column("state_after", String(16), nullable=False),
     Column("request_hash", String(64), nullable=False),
     Index("ix_events_mrn", "mrn", "seq"),
+    # Ids are the client's, unique per movement: one party's ids say nothing of another's.
+    UniqueConstraint("mrn", "id", name="uq_events_mrn_id"),
 )
 
 idempotency = Table(

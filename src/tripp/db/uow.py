@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -13,6 +14,7 @@ from tripp.db.engine import READ_ONLY
 from tripp.errors import StoreUnavailable
 
 T = TypeVar("T")
+log = logging.getLogger("tripp.db")
 
 
 class UnitOfWork:
@@ -51,7 +53,9 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        raise StoreUnavailable(f"the database is unavailable: {exc.orig}") from exc
+        # The driver's message names hosts and databases: log it, do not answer it.
+        log.warning("database unavailable: %s", exc.orig)
+        raise StoreUnavailable("the database is unavailable; retry shortly") from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise StoreUnavailable("the database connection was lost") from exc

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict
 
 from tripp.api.auth import Ctx, CurrentActor
 from tripp.api.problems import responses
-from tripp.api.types import Amount, Code, Money, PartyId
+from tripp.api.types import Amount, Code, Money, PartyId, Reference
 from tripp.codes.currency import money_str
 from tripp.guarantees import service
 from tripp.guarantees.model import Guarantee
@@ -67,5 +67,5 @@ def register(ctx: Ctx, actor: CurrentActor, body: GuaranteeIn) -> dict[str, Any]
 
 
 @router.get("/{grn}", response_model=GuaranteeOut, responses=responses(403, 404))
-def get(ctx: Ctx, actor: CurrentActor, grn: str) -> dict[str, Any]:
+def get(ctx: Ctx, actor: CurrentActor, grn: Annotated[Reference, Path()]) -> dict[str, Any]:
     return guarantee_view(service.get(ctx.uow, actor, grn))

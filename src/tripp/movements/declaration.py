@@ -41,7 +41,6 @@ class Rule(StrEnum):
     COUNTRY = "country-iso3166"
     GOODS_REQUIRED = "goods-required"
     GUARANTEE_HOLDER = "guarantee-holder"
-    GUARANTEE_UNKNOWN = "guarantee-unknown"
     HOLDER_SELF = "holder-self"
 
 
@@ -184,14 +183,12 @@ def trader_errors(d: Declaration) -> Iterator[FieldError]:
 
 def guarantee_errors(d: Declaration, *, guarantee_holder: str | None) -> Iterator[FieldError]:
     """``guarantee_holder`` is None when no guarantee ``d.guarantee`` is registered."""
-    if guarantee_holder is None:
-        yield _err(
-            "guarantee", f"guarantee {d.guarantee} is not registered", Rule.GUARANTEE_UNKNOWN
-        )
-    elif guarantee_holder != d.holder:
+    # One answer for "unknown" and "someone else's": a carrier must not learn
+    # which guarantee references exist by lodging against them.
+    if guarantee_holder != d.holder:
         yield _err(
             "guarantee",
-            f"guarantee {d.guarantee} does not belong to holder {d.holder}",
+            f"no guarantee {d.guarantee} is registered to holder {d.holder}",
             Rule.GUARANTEE_HOLDER,
         )
 

@@ -149,7 +149,6 @@ class Movement:
         """
         previous = self.state
         self.state = self.next_state(event)
-        self.updated_at = event.at
         if event.type is EventType.RELEASE:
             self.released_at = event.at
             self.seals = tuple(event.payload.get("seals", ()))
@@ -158,6 +157,11 @@ class Movement:
         elif event.type is EventType.ARRIVAL:
             self.arrived_at = event.at
         return previous
+
+    @property
+    def state_since(self) -> datetime:
+        """When the latest lifecycle step happened (business time)."""
+        return self.arrived_at or self.released_at or self.accepted_at
 
     @property
     def releases_guarantee_now(self) -> bool:

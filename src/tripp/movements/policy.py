@@ -169,9 +169,17 @@ CLOCK_SKEW = timedelta(minutes=5)
 def timing_errors(event: MovementEvent, movement: Movement, now: datetime) -> Iterator[FieldError]:
     if event.at > now + CLOCK_SKEW:
         yield FieldError("at", f"{event.at.isoformat()} is in the future", "at-not-future")
-    if event.at < movement.accepted_at:
+    # An incident may be reported late but not before the goods left; any other
+    # event follows the step that led to the current state (no arrival before release).
+    earliest = (
+        movement.released_at or movement.accepted_at
+        if event.type is EventType.INCIDENT
+        else movement.state_since
+    )
+    if event.at < earliest:
         yield FieldError(
             "at",
-            f"{event.at.isoformat()} is before the declaration was accepted",
-            "at-after-acceptance",
+            f"{event.at.isoformat()} is before the movement's {movement.state.value} step "
+            f"at {earliest.isoformat()}",
+            "at-in-order",
         )

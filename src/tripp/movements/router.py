@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from tripp.api.auth import Ctx, CurrentActor
 from tripp.api.batching import LodgeBatcher
 from tripp.api.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from tripp.api.problems import responses
+from tripp.api.types import Code, Mrn, PartyId, QueryTime
 from tripp.movements import policy, service
 from tripp.movements.lodging import LodgeRequest
 from tripp.movements.model import EventType, MovementEvent, MovementState
@@ -71,9 +71,9 @@ def list_movements(
     ctx: Ctx,
     actor: CurrentActor,
     state: MovementState | None = None,
-    office: Annotated[str | None, Query(max_length=16)] = None,
-    holder: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = Query(default=None, description="changed at or after (RFC 3339)"),
+    office: Annotated[Code | None, Query()] = None,
+    holder: Annotated[PartyId | None, Query()] = None,
+    since: Annotated[QueryTime | None, Query(description="changed at or after (RFC 3339)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def list_movements(
             state=state,
             office=office,
             holder=holder,
-            since=_aware(since),
+            since=since,
             after_seq=decode_cursor(cursor),
             limit=limit,
         ),
@@ -96,18 +96,10 @@ def list_movements(
     }
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)  # RFC 3339 is UTC unless it says otherwise
-    return value
-
-
 @router.get(
     "/{mrn}", response_model=MovementOut, responses=responses(403, 404), name="get_movement"
 )
-def get_movement(ctx: Ctx, actor: CurrentActor, mrn: str) -> dict[str, Any]:
+def get_movement(ctx: Ctx, actor: CurrentActor, mrn: Annotated[Mrn, Path()]) -> dict[str, Any]:
     movement = service.get(ctx, actor, mrn)
     return movement_view(movement, commercial=policy.sees_commercial_data(actor))
 
@@ -123,7 +115,7 @@ def get_movement(ctx: Ctx, actor: CurrentActor, mrn: str) -> dict[str, Any]:
     summary="Record an event on a movement",
 )
 def record_event(
-    ctx: Ctx, actor: CurrentActor, mrn: str, event: Annotated[EventIn, Body()]
+    ctx: Ctx, actor: CurrentActor, mrn: Annotated[Mrn, Path()], event: Annotated[EventIn, Body()]
 ) -> JSONResponse:
     raw = event.model_dump(mode="json", exclude_none=True)
     payload = event.model_dump(exclude={"id", "type", "office", "at"}, exclude_none=True)
@@ -142,5 +134,5 @@ def record_event(
 
 
 @router.get("/{mrn}/events", response_model=Timeline, responses=responses(403, 404))
-def timeline(ctx: Ctx, actor: CurrentActor, mrn: str) -> dict[str, Any]:
+def timeline(ctx: Ctx, actor: CurrentActor, mrn: Annotated[Mrn, Path()]) -> dict[str, Any]:
     return {"mrn": mrn, "items": [event_view(s) for s in service.timeline(ctx, actor, mrn)]}

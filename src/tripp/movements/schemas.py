@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tripp.api.types import (
     Amount,
+    ClientId,
     Code,
     Count,
     Identifier,
@@ -18,6 +19,7 @@ from tripp.api.types import (
     Name,
     PartyId,
     Reference,
+    UtcTime,
 )
 from tripp.corridor.model import TransportMode
 from tripp.movements.declaration import Declaration, GoodsItem, Trader, Transport
@@ -80,18 +82,16 @@ class DeclarationIn(_In):
 
 
 class _EventIn(_In):
-    id: Identifier = Field(
-        description="Chosen by the client; a repeat is answered 200, not recorded twice"
-    )
+    id: ClientId
     office: Code | None = None
-    at: AwareDatetime
+    at: UtcTime
 
 
 class ReleaseIn(_EventIn):
     type: Literal["release"]
     seals: list[Identifier] = Field(default_factory=list, max_length=99)
     tracker_id: Identifier | None = None
-    time_limit: AwareDatetime | None = Field(
+    time_limit: UtcTime | None = Field(
         default=None,
         description="Deadline for presentation at destination; default: at + the corridor's time_limit_hours",
     )
@@ -111,10 +111,20 @@ class IncidentIn(_EventIn):
     type: Literal["incident"]
     kind: Literal["seal_broken", "accident", "transhipment", "other"]
     location: (
-        Annotated[list[Annotated[float, Field(ge=-180, le=180)]], Field(min_length=2, max_length=2)]
+        Annotated[
+            list[Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]],
+            Field(min_length=2, max_length=2),
+        ]
         | None
-    ) = Field(default=None, description="[lon, lat]")
+    ) = Field(default=None, description="[lon, lat] in WGS 84")
     notes: LongText
+
+    @field_validator("location")
+    @classmethod
+    def _latitude(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and not -90 <= value[1] <= 90:
+            raise ValueError("latitude (the second number) must be within -90..90")
+        return value
 
 
 class ArrivalIn(_EventIn):

@@ -24,6 +24,7 @@ from tripp.movements.model import (
     RELEASES_GUARANTEE,
     UNDER_WAY,
     EventType,
+    IllegalTransition,
     Movement,
     MovementEvent,
 )
@@ -37,6 +38,7 @@ _LODGERS = (Role.CARRIER, Role.ADMIN)
 _READERS = (Role.ADMIN, Role.CUSTOMS, Role.CARRIER, Role.OPERATOR)
 _RECORDERS = (Role.ADMIN, Role.CUSTOMS, Role.CARRIER)
 _ATTEMPTS = 4
+OVERDUE_EVENT_ID = "system~overdue"
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,9 @@ def _record(
     conn: Connection, ctx: Context, actor: Actor, mrn: str, event: MovementEvent, request_hash: str
 ) -> Recorded:
     movement = _visible(conn, ctx, actor, mrn, lock=True)
-    existing = store.get_event(conn, event.id)
+    existing = store.get_event(conn, mrn, event.id)
     if existing is not None:
-        if existing.mrn != mrn or existing.request_hash != request_hash:
+        if existing.request_hash != request_hash:
             raise Conflict(f"event id {event.id} was already used for a different event")
         return Recorded(existing, created=False)
     errors = [*policy.payload_errors(event), *policy.timing_errors(event, movement, ctx.clock())]
@@ -120,6 +122,8 @@ def _record(
     policy.authorise_event(actor, event, movement, ctx.corridor)
     event = _with_defaults(event, ctx.corridor)
     before = movement.apply(event)
+    # Recording time, not business time: ?since= must find a late-synced event.
+    movement.updated_at = ctx.clock()
     if movement.state in RELEASES_GUARANTEE and before not in RELEASES_GUARANTEE:
         _release_liability(conn, movement, event.at)
     store.save_state(conn, movement)
@@ -156,8 +160,9 @@ def _release_liability(conn: Connection, movement: Movement, at: datetime) -> No
 def overdue_enquiries(ctx: Context) -> list[str]:
     """Put every movement past its time limit under enquiry; returns their MRNs.
 
-    The event id is derived from the MRN, so two servers running the job at
-    once, or a crash half-way, never record the enquiry twice.
+    The event id is fixed per movement, so two servers running the job at once,
+    or a crash half-way, never record the enquiry twice; clients cannot send it
+    ('~' is outside their id alphabet), so no one can pre-empt it.
     """
     now = ctx.clock()
     with ctx.uow.read() as conn:
@@ -165,7 +170,7 @@ def overdue_enquiries(ctx: Context) -> list[str]:
     opened = []
     for mrn in due:
         event = MovementEvent(
-            id=f"overdue-{mrn}",
+            id=OVERDUE_EVENT_ID,
             type=EventType.ENQUIRY,
             office=None,
             at=now,
@@ -173,8 +178,8 @@ def overdue_enquiries(ctx: Context) -> list[str]:
             payload={"reason": "time limit expired before arrival"},
         )
         try:
-            result = record(ctx, SYSTEM_ACTOR, mrn, event, request_hash=f"overdue-{mrn}")
-        except Conflict:
+            result = record(ctx, SYSTEM_ACTOR, mrn, event, request_hash=OVERDUE_EVENT_ID)
+        except IllegalTransition:
             continue  # arrived or closed meanwhile: no longer overdue
         if result.created:
             opened.append(mrn)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, exists, insert, select, tuple_, update
@@ -166,7 +166,7 @@ def insert_event(conn: Connection, stored: StoredEvent) -> None:
 
 def _json_payload(payload: Any) -> dict[str, Any]:
     return {
-        k: v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v
+        k: v.astimezone(UTC).isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v
         for k, v in payload.items()
     }
 
@@ -190,8 +190,8 @@ def _event(row: Row[Any]) -> StoredEvent:
     )
 
 
-def get_event(conn: Connection, event_id: str) -> StoredEvent | None:
-    row = conn.execute(select(events).where(events.c.id == event_id)).first()
+def get_event(conn: Connection, mrn: str, event_id: str) -> StoredEvent | None:
+    row = conn.execute(select(events).where(events.c.mrn == mrn, events.c.id == event_id)).first()
     return _event(row) if row else None
 
 

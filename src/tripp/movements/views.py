@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from tripp.codes.currency import money_str
@@ -60,7 +61,9 @@ def _goods(g: Any, commercial: bool) -> dict[str, Any]:
 
 
 def _time(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+    if value is None:
+        return None
+    return str(value.astimezone(UTC).isoformat().replace("+00:00", "Z"))
 
 
 def event_view(s: StoredEvent) -> dict[str, Any]:

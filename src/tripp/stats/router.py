@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from tripp.api.auth import Ctx, CurrentActor
 from tripp.api.problems import responses
+from tripp.api.types import QueryTime
 from tripp.errors import FieldError, InvalidInput
 from tripp.stats.service import stats
 
@@ -33,10 +34,6 @@ class StatsOut(BaseModel):
     alerts_per_100_movements: float | None
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 @router.get(
     "/stats", response_model=StatsOut, response_model_by_alias=True, responses=responses(422)
 )
@@ -44,15 +41,12 @@ def get_stats(
     ctx: Ctx,
     _actor: CurrentActor,
     from_: Annotated[
-        datetime | None, Query(alias="from", description="default: 30 days ago")
+        QueryTime | None, Query(alias="from", description="default: 30 days before 'to'")
     ] = None,
-    to: Annotated[datetime | None, Query(description="default: now")] = None,
+    to: Annotated[QueryTime | None, Query(description="default: now")] = None,
 ) -> dict[str, Any]:
-    try:
-        end = _utc(to) if to else ctx.clock()
-        start = _utc(from_) if from_ else end - timedelta(days=30)
-    except OverflowError as exc:
-        raise InvalidInput([FieldError("from", "out of range", "period")]) from exc
+    end = to or ctx.clock()
+    start = from_ or end - timedelta(days=30)
     if start >= end:
         raise InvalidInput([FieldError("from", "must be before 'to'", "period")])
     return stats(ctx.uow, start, end)

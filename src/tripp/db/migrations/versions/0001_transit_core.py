@@ -95,7 +95,7 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("seq", _SEQ, primary_key=True, autoincrement=True),
-        sa.Column("id", sa.String(64), nullable=False, unique=True),
+        sa.Column("id", sa.String(64), nullable=False),
         sa.Column("mrn", sa.String(18), sa.ForeignKey("movements.mrn"), nullable=False),
         sa.Column("type", sa.String(24), nullable=False),
         sa.Column("office", sa.String(8)),
@@ -106,6 +106,7 @@ def upgrade() -> None:
         sa.Column("state_before", sa.String(16), nullable=False),
         sa.Column("state_after", sa.String(16), nullable=False),
         sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.UniqueConstraint("mrn", "id", name="uq_events_mrn_id"),
     )
     op.create_index("ix_events_mrn", "events", ["mrn", "seq"])
     op.create_table(
