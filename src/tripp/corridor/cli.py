@@ -24,6 +24,7 @@ from tripp.corridor.loader import (
     load_corridor,
 )
 from tripp.corridor.model import Corridor, CorridorInvalid, Office, Route
+from tripp.corridor.offices import WEEKDAYS
 from tripp.errors import TrippError
 
 app = typer.Typer(
@@ -32,7 +33,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 _GEOD = Geod(ellps="WGS84")
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def route_length_km(route: Route) -> float:
@@ -157,7 +157,7 @@ def _hours(o: Office) -> str:
         if p.opens.hour == p.opens.minute == 0 and p.until_midnight:
             return "24/7"
     return "; ".join(
-        f"{','.join(_DAYS[d] for d in sorted(p.weekdays))} {p.opens:%H:%M}-"
+        f"{','.join(WEEKDAYS[d] for d in sorted(p.weekdays))} {p.opens:%H:%M}-"
         + ("24:00" if p.until_midnight else f"{p.closes:%H:%M}")
         for p in o.opening_hours
     )

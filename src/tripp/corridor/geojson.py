@@ -64,6 +64,9 @@ def _read_json(path: Path, root: Node, sink: Sink) -> object | None:
         where = f"line {exc.lineno}, column {exc.colno}"
         sink.add(WHOLE_FILE, f"not valid JSON: {where}: {exc.msg}", "json-syntax")
         return None
+    if not isinstance(doc, dict):
+        sink.add(WHOLE_FILE, "must hold a GeoJSON FeatureCollection object", "geojson")
+        return None
     return doc
 
 

@@ -24,8 +24,14 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[object] = set()
         for key_node, _ in node.value:
-            key = getattr(key_node, "value", None)
-            if isinstance(key_node, yaml.ScalarNode) and key in seen:
+            if not isinstance(key_node, yaml.ScalarNode):
+                # A list or mapping as a key has no place in a corridor file.
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, "a key must be plain text",
+                    key_node.start_mark,
+                )  # fmt: skip
+            key = key_node.value
+            if key in seen:
                 raise yaml.constructor.ConstructorError(
                     "while reading a mapping", node.start_mark, f"duplicate key {key!r}",
                     key_node.start_mark,
