@@ -38,7 +38,7 @@ from bench.declarations import (
 from tripp.bootstrap import wire
 from tripp.config import Settings
 
-console = Console()
+console = Console(width=110)
 PG_ADMIN = os.environ.get(
     "TRIPP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
