@@ -72,6 +72,13 @@ def test_whole_lifecycle_returns_the_guarantee(api: Api) -> None:
     g2 = api.call("GET", f"/guarantees/{g['grn']}", t.az_customs).json()
     assert g2["committed"] == "0.00" and g2["available"] == g2["reference_amount"] == "100000.00"
 
+    stats = api.call("GET", "/stats", t.observer).json()
+    assert stats["movements"] == 1 and stats["movements_by_state"] == {"written_off": 1}
+    assert stats["transit_time_hours"]["count"] == 1
+    assert 0 <= stats["transit_time_hours"]["median"] < 0.1
+    assert stats["border_crossings_by_office"] == {o: 1 for o in it.offices_of_transit}
+    assert "mrn" not in str(stats) and mrn not in str(stats)
+
 
 def test_cancel_by_holder_frees_the_guarantee(api: Api) -> None:
     g = api.guarantee("100000.00")
