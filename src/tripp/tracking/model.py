@@ -1,0 +1,82 @@
+"""Fixes, devices and the sink every channel feeds (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class SealState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    TAMPERED = "tampered"
+
+
+class DeviceKind(StrEnum):
+    TRACKER = "tracker"
+    ESEAL = "eseal"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One position report. ``time`` is aware UTC; lat/lon WGS 84 degrees.
+
+    ``speed_kmh`` and ``course`` (degrees clockwise from north) may be unknown.
+    ``attributes`` keeps what the protocol sent beyond these (battery, IO values).
+    """
+
+    device_id: str
+    time: datetime
+    lat: float
+    lon: float
+    speed_kmh: float | None = None
+    course: float | None = None
+    seal: SealState | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.time.tzinfo is None:
+            raise ValueError(f"time={self.time!r} must be timezone-aware (UTC)")
+        if not -90 <= self.lat <= 90:
+            raise ValueError(f"lat={self.lat} must be within -90..90")
+        if not -180 <= self.lon <= 180:
+            raise ValueError(f"lon={self.lon} must be within -180..180")
+
+
+@dataclass(frozen=True)
+class Device:
+    """A registered tracker or e-seal.
+
+    ``seal_io``: for devices that report the seal on an IO element (Teltonika),
+    the IO id carrying it (value 0 = closed, 1 = open); None if the device has
+    no seal or reports it by name (``seal`` in JSON channels).
+    """
+
+    id: str
+    kind: DeviceKind
+    imei: str | None = None
+    model: str | None = None
+    seal_io: int | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+
+
+class PositionSink(Protocol):
+    """Where every channel delivers fixes. ``ingest`` returns once they are durable."""
+
+    def ingest(self, fixes: Sequence[Fix]) -> IngestResult: ...
+
+
+class DeviceDirectory(Protocol):
+    """Looks up registered devices (the Teltonika handshake needs it)."""
+
+    def by_imei(self, imei: str) -> Device | None: ...
+
+    def by_id(self, device_id: str) -> Device | None: ...
