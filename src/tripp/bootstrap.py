@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -14,6 +16,9 @@ from tripp.db import migrate
 from tripp.db.engine import make_engine
 from tripp.db.uow import UnitOfWork
 from tripp.movements.service import Clock, Context
+
+if TYPE_CHECKING:
+    from tripp.tracking.service import Tracking
 
 
 def utc_now() -> datetime:
@@ -30,6 +35,14 @@ class Wiring:
     @property
     def context(self) -> Context:
         return Context(UnitOfWork(self.engine), self.corridor, self.clock)
+
+    @cached_property
+    def tracking(self) -> Tracking:
+        """The tracking pipeline; the corridor is projected once, here."""
+        from tripp.tracking.monitor import Monitor
+        from tripp.tracking.service import Tracking
+
+        return Tracking(UnitOfWork(self.engine), self.corridor, self.clock, Monitor(self.corridor))
 
     def upgrade(self) -> None:
         migrate.upgrade(self.engine)

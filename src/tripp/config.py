@@ -30,6 +30,10 @@ class Settings:
     db_pool_size: int = 10
     log_level: str = "info"
     auth_cache_s: float = 5.0
+    position_retention_days: int = 0  # 0 keeps position history for ever
+    mqtt_url: str = ""  # e.g. mqtt://127.0.0.1:1883; empty disables the subscriber
+    osmand_port: int = 5055  # 0 disables the OsmAnd listener
+    teltonika_port: int = 5027  # 0 disables the Teltonika listener
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -16,6 +16,8 @@ PROBLEM = "application/problem+json"
 def test_whole_lifecycle_returns_the_guarantee(api: Api) -> None:
     t, it = api.tokens, api.itinerary
     g = api.guarantee("100000.00")
+    device = {"id": "TRK-1", "kind": "eseal"}
+    assert api.call("POST", "/devices", t.az_customs, json=device).status_code == 201
     r = api.lodge(g["grn"])
     assert r.status_code == 201, r.text
     movement = r.json()

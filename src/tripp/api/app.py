@@ -22,21 +22,25 @@ from tripp.movements import service
 from tripp.movements.router import router as movements_router
 from tripp.movements.views import movement_view
 from tripp.stats.router import router as stats_router
+from tripp.tracking.router import router as tracking_router
+from tripp.tracking.service import Tracking
 
 log = logging.getLogger("tripp.jobs")
 
 
-async def _overdue_job(ctx: service.Context, interval_s: float) -> None:
-    """Put movements past their time limit under enquiry, every ``interval_s`` seconds."""
+async def _periodic_jobs(ctx: service.Context, tracking: Tracking, interval_s: float) -> None:
+    """Every ``interval_s`` seconds: put movements past their time limit under enquiry,
+    and run the time-driven tracking rules (overdue, tracker_silent)."""
     while True:
         try:
             opened = await run_in_threadpool(service.overdue_enquiries, ctx)
             if opened:
                 log.info("time limit expired: %d movements put under enquiry", len(opened))
+            await run_in_threadpool(tracking.check_time)
         except TrippError as exc:  # the store may be down; the next round retries
-            log.warning("overdue job skipped a round: %s", exc.detail)
+            log.warning("periodic job skipped a round: %s", exc.detail)
         except Exception:  # a bug must not stop the job for good: log it, try again later
-            log.exception("overdue job failed; retrying in %.0f s", interval_s)
+            log.exception("periodic job failed; retrying in %.0f s", interval_s)
         await asyncio.sleep(interval_s)
 
 
@@ -47,7 +51,9 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         job = None
         if run_jobs:
-            job = asyncio.create_task(_overdue_job(ctx, wiring.settings.overdue_interval_s))
+            job = asyncio.create_task(
+                _periodic_jobs(ctx, wiring.tracking, wiring.settings.overdue_interval_s)
+            )
         yield
         batcher.stop()
         if job is not None:
@@ -62,12 +68,19 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.tracking = wiring.tracking
     app.state.authenticator = Authenticator(ctx.uow, wiring.settings.auth_cache_s)
     # Only carriers and admins lodge, and both see commercial data.
     batcher = LodgeBatcher(ctx, lambda m: movement_view(m, commercial=True))
     app.state.lodge_batcher = batcher
     problems.install(app)
-    for router in (corridor_router, guarantees_router, movements_router, stats_router):
+    for router in (
+        corridor_router,
+        guarantees_router,
+        movements_router,
+        tracking_router,
+        stats_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 
 from tripp.db.types import Json, UTCDateTime
@@ -139,4 +141,87 @@ idempotency = Table(
     Column("response", Json, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("mrn", name="uq_idempotency_mrn"),
+)
+
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("imei", String(15), unique=True),
+    Column("model", String(100)),
+    Column("seal_io", Integer),
+    Column("registered_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("armed_mrn", String(18), ForeignKey("movements.mrn")),
+    Column("armed_at", UTCDateTime),
+)
+
+# History: one row per (device, time), which is also how duplicates are dropped.
+# On PostgreSQL the migration creates it partitioned by month on ``time``.
+positions = Table(
+    "positions",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("time", UTCDateTime, primary_key=True),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("speed_kmh", Float),
+    Column("course", Float),
+    Column("seal", String(16)),
+    Column("attributes", Json, nullable=False),
+    Column("mrn", String(18)),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_positions_mrn_time", "mrn", "time"),
+)
+
+# The latest fix per device, kept apart so "where is it now" never scans history.
+latest_positions = Table(
+    "latest_positions",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("time", UTCDateTime, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("speed_kmh", Float),
+    Column("course", Float),
+    Column("seal", String(16)),
+)
+
+monitor_states = Table(
+    "monitor_states",
+    metadata,
+    Column("mrn", String(18), ForeignKey("movements.mrn"), primary_key=True),
+    Column("state", Json, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column(
+        "id", Integer().with_variant(BigInteger, "postgresql"), primary_key=True, autoincrement=True
+    ),
+    Column("mrn", String(18), ForeignKey("movements.mrn"), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("device_id", String(64)),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("cleared_at", UTCDateTime),
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("country", String(2)),
+    Column("details", Json, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("ix_alerts_mrn_kind", "mrn", "kind"),
+    # One open alert per kind per movement, whatever the concurrency.
+    Index(
+        "uq_alerts_open",
+        "mrn",
+        "kind",
+        unique=True,
+        postgresql_where=text("cleared_at IS NULL"),
+        sqlite_where=text("cleared_at IS NULL"),
+    ),
+    Index("ix_alerts_raised_at", "raised_at"),
 )

@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 
 from tripp.corridor.model import Corridor
 from tripp.db.uow import UnitOfWork
-from tripp.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from tripp.guarantees import store as guarantees
 from tripp.movements import policy, store
 from tripp.movements.model import (
+    FINAL_STATES,
     RELEASES_GUARANTEE,
     UNDER_WAY,
     EventType,
@@ -30,6 +31,7 @@ from tripp.movements.model import (
 )
 from tripp.movements.store import MovementFilter, StoredEvent
 from tripp.parties.model import SYSTEM_ACTOR, Actor, Role
+from tripp.tracking import store as devices
 
 Clock = Callable[[], datetime]
 Render = Callable[[Movement], dict[str, Any]]
@@ -122,6 +124,7 @@ def _record(
     policy.authorise_event(actor, event, movement, ctx.corridor)
     event = _with_defaults(event, ctx.corridor)
     before = movement.apply(event)
+    _arm_or_disarm(conn, movement, event)
     # Recording time, not business time: ?since= must find a late-synced event.
     movement.updated_at = ctx.clock()
     if movement.state in RELEASES_GUARANTEE and before not in RELEASES_GUARANTEE:
@@ -138,6 +141,24 @@ def _record(
     )
     store.insert_event(conn, stored)
     return Recorded(stored, created=True)
+
+
+def _arm_or_disarm(conn: Connection, movement: Movement, event: MovementEvent) -> None:
+    """A tracker is armed at release and disarmed at arrival or when the movement closes."""
+    if event.type is EventType.RELEASE and movement.tracker_id is not None:
+        if not devices.arm(conn, movement.tracker_id, movement.mrn, event.at):
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "tracker_id",
+                        f"device {movement.tracker_id} is not registered or is armed for "
+                        "another movement",
+                        "tracker-unavailable",
+                    )
+                ]
+            )
+    elif event.type is EventType.ARRIVAL or movement.state in FINAL_STATES:
+        devices.disarm(conn, movement.mrn)
 
 
 def _with_defaults(event: MovementEvent, corridor: Corridor) -> MovementEvent:

@@ -64,8 +64,12 @@ class Device:
 
 @dataclass(frozen=True)
 class IngestResult:
+    """``accepted`` new fixes stored; ``duplicates`` already stored (same device and
+    time); ``unknown`` dropped because their device is not registered."""
+
     accepted: int
     duplicates: int
+    unknown: int = 0
 
 
 class PositionSink(Protocol):

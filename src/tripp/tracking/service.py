@@ -1,0 +1,166 @@
+"""Use cases of tracking: register devices, ingest fixes from every channel, read
+tracks, latest positions and alerts, each scoped to the caller.
+
+``Tracking.ingest`` is the one pipeline every channel feeds: duplicates are
+dropped by (device, time), new fixes are stored, the latest position kept
+apart, and the fixes of armed devices evaluated against the corridor in time
+order, all in one unit of work, so an acknowledged fix is durable and its
+alerts with it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, exists, select
+from sqlalchemy.exc import IntegrityError
+
+from tripp.corridor.model import Corridor
+from tripp.db.tables import alerts, movement_offices, movements
+from tripp.db.uow import UnitOfWork
+from tripp.errors import Conflict, Forbidden, NotFound
+from tripp.movements import policy
+from tripp.movements import store as movement_store
+from tripp.parties.model import Actor, Role
+from tripp.tracking import store
+from tripp.tracking.model import Device, Fix, IngestResult
+from tripp.tracking.monitor import Monitor
+
+Clock = Callable[[], datetime]
+_REGISTRARS = (Role.ADMIN, Role.CUSTOMS, Role.OPERATOR)
+_READERS = (Role.ADMIN, Role.CUSTOMS, Role.OPERATOR, Role.CARRIER)
+
+
+@dataclass
+class Tracking:
+    uow: UnitOfWork
+    corridor: Corridor
+    clock: Clock
+    monitor: Monitor
+
+    # --- devices -----------------------------------------------------------------
+
+    def register(self, actor: Actor, device: Device) -> Device:
+        if actor.role not in _REGISTRARS:
+            raise Forbidden(f"{actor.role} parties do not register devices")
+        try:
+            with self.uow.write() as conn:
+                store.insert_device(conn, device, by=actor.party, at=self.clock())
+        except IntegrityError as exc:
+            raise Conflict(
+                f"device {device.id} or IMEI {device.imei} is registered already"
+            ) from exc
+        return device
+
+    def device(self, actor: Actor, device_id: str) -> tuple[Device, str | None, Fix | None]:
+        """The device, the MRN it is armed for and its latest fix."""
+        if actor.role not in _READERS:
+            raise Forbidden(f"{actor.role} parties do not see devices")
+        with self.uow.read() as conn:
+            found = store.get_device(conn, device_id)
+            if found is None or not self._may_see_device(conn, actor, found[1]):
+                raise NotFound(f"no device {device_id}")
+            return found[0], found[1], store.latest(conn, device_id)
+
+    def _may_see_device(self, conn: Connection, actor: Actor, mrn: str | None) -> bool:
+        if actor.role is not Role.CARRIER:
+            return True
+        # A carrier sees a device only while it is armed for one of its movements.
+        movement = movement_store.get_movement(conn, mrn) if mrn else None
+        return movement is not None and movement.holder == actor.party
+
+    # --- ingest ------------------------------------------------------------------
+
+    def ingest(self, fixes: Sequence[Fix]) -> IngestResult:
+        unique = list({(f.device_id, f.time): f for f in fixes}.values())
+        with self.uow.write() as conn:
+            known = store.known_devices(conn, sorted({f.device_id for f in unique}))
+            kept = [f for f in unique if f.device_id in known]
+            armed = store.armed_for(conn, sorted(known))
+            mrns = {device: mrn for device, (mrn, _) in armed.items()}
+            new_keys = store.insert_positions(conn, kept, mrns, self.clock())
+            new = [f for f in kept if (f.device_id, f.time) in new_keys]
+            store.upsert_latest(conn, _newest_per_device(new))
+            by_mrn: dict[str, list[Fix]] = defaultdict(list)
+            for f in new:
+                if f.device_id in mrns:
+                    by_mrn[mrns[f.device_id]].append(f)
+            for mrn in sorted(by_mrn):
+                self.monitor.on_fixes(conn, mrn, by_mrn[mrn], armed_since=_armed_at(armed, mrn))
+        unknown = len(unique) - len(kept)
+        return IngestResult(len(new), len(fixes) - len(new) - unknown, unknown)
+
+    def check_time(self) -> int:
+        """Run the time-driven rules (overdue, tracker_silent) for every armed movement."""
+        return self.monitor.check_time(self.uow, self.clock())
+
+    # --- reading -----------------------------------------------------------------
+
+    def track(self, actor: Actor, mrn: str) -> tuple[str, list[Fix]]:
+        if actor.role not in _READERS:
+            raise Forbidden(f"{actor.role} parties do not see tracks")
+        with self.uow.read() as conn:
+            movement = movement_store.get_movement(conn, mrn)
+            if movement is None or not policy.can_see(actor, movement, self.corridor):
+                raise NotFound(f"no movement {mrn}")
+            return movement.state.value, store.movement_fixes(conn, mrn)
+
+    def alerts(
+        self,
+        actor: Actor,
+        *,
+        mrn: str | None,
+        kind: str | None,
+        since: datetime | None,
+        after_id: int,
+        limit: int,
+    ) -> tuple[list[Any], int | None]:
+        if actor.role not in _READERS:
+            raise Forbidden(f"{actor.role} parties do not see alerts")
+        with self.uow.read() as conn:
+            return store.list_alerts(
+                conn, mrn=mrn, kind=kind, since=since, scope=_alert_scope(actor),
+                after_id=after_id, limit=limit,
+            )  # fmt: skip
+
+
+def _armed_at(armed: dict[str, tuple[str, datetime]], mrn: str) -> datetime | None:
+    return next((at for m, at in armed.values() if m == mrn), None)
+
+
+def _newest_per_device(fixes: Sequence[Fix]) -> list[Fix]:
+    newest: dict[str, Fix] = {}
+    for f in fixes:
+        if f.device_id not in newest or f.time > newest[f.device_id].time:
+            newest[f.device_id] = f
+    return list(newest.values())
+
+
+def _alert_scope(actor: Actor) -> Any:
+    """Which alerts a caller sees: customs, those on its territory and on the movements
+    that start or end in its country; a carrier, those of its own movements."""
+    if actor.role is Role.CUSTOMS:
+        own_movement = exists().where(
+            movement_offices.c.mrn == alerts.c.mrn,
+            movement_offices.c.country == actor.country,
+            movement_offices.c.role.in_(["departure", "destination"]),
+        )
+        return (alerts.c.country == actor.country) | own_movement
+    if actor.role is Role.CARRIER:
+        return exists().where(movements.c.mrn == alerts.c.mrn, movements.c.holder == actor.party)
+    return None
+
+
+def alert_visible(conn: Connection, actor: Actor, alert_id: int) -> bool:
+    """Whether ``actor`` may see alert ``alert_id`` (the same rule as GET /alerts)."""
+    if actor.role not in _READERS:
+        return False
+    query = select(alerts.c.id).where(alerts.c.id == alert_id)
+    scope = _alert_scope(actor)
+    if scope is not None:
+        query = query.where(scope)
+    return conn.execute(query).first() is not None

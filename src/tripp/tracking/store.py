@@ -1,0 +1,206 @@
+"""Devices, positions, latest positions, monitor states and alerts in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tripp.db.tables import alerts, devices, latest_positions, monitor_states, positions
+from tripp.tracking.model import Device, DeviceKind, Fix, SealState
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+# --- devices ---------------------------------------------------------------------
+
+
+def insert_device(conn: Connection, d: Device, *, by: str, at: datetime) -> None:
+    conn.execute(
+        insert(devices),
+        [{"id": d.id, "kind": d.kind.value, "imei": d.imei, "model": d.model,
+          "seal_io": d.seal_io, "registered_by": by, "created_at": at}],
+    )  # fmt: skip
+
+
+def _device(row: Row[Any]) -> Device:
+    return Device(row.id, DeviceKind(row.kind), row.imei, row.model, row.seal_io)
+
+
+def get_device(conn: Connection, device_id: str) -> tuple[Device, str | None] | None:
+    """The device and the MRN it is armed for, if any."""
+    row = conn.execute(select(devices).where(devices.c.id == device_id)).first()
+    return (_device(row), row.armed_mrn) if row else None
+
+
+def device_by_imei(conn: Connection, imei: str) -> Device | None:
+    row = conn.execute(select(devices).where(devices.c.imei == imei)).first()
+    return _device(row) if row else None
+
+
+def arm(conn: Connection, device_id: str, mrn: str, at: datetime) -> bool:
+    """Arm the device for ``mrn``; False when it is unknown or armed for another movement."""
+    result = conn.execute(
+        update(devices)
+        .where(devices.c.id == device_id, devices.c.armed_mrn.is_(None))
+        .values(armed_mrn=mrn, armed_at=at)
+    )
+    return result.rowcount == 1
+
+
+def disarm(conn: Connection, mrn: str) -> None:
+    conn.execute(
+        update(devices).where(devices.c.armed_mrn == mrn).values(armed_mrn=None, armed_at=None)
+    )
+
+
+def armed_for(conn: Connection, device_ids: Sequence[str]) -> dict[str, tuple[str, datetime]]:
+    """device id → (MRN, armed at) for the armed devices among ``device_ids``."""
+    rows = conn.execute(
+        select(devices.c.id, devices.c.armed_mrn, devices.c.armed_at).where(
+            devices.c.id.in_(list(device_ids)), devices.c.armed_mrn.is_not(None)
+        )
+    )
+    return {r.id: (r.armed_mrn, r.armed_at) for r in rows}
+
+
+def known_devices(conn: Connection, device_ids: Sequence[str]) -> set[str]:
+    rows = conn.execute(select(devices.c.id).where(devices.c.id.in_(list(device_ids))))
+    return {r.id for r in rows}
+
+
+# --- positions -------------------------------------------------------------------
+
+
+def _position_row(f: Fix, mrn: str | None, received_at: datetime) -> dict[str, Any]:
+    return {
+        "device_id": f.device_id, "time": f.time, "lat": f.lat, "lon": f.lon,
+        "speed_kmh": f.speed_kmh, "course": f.course,
+        "seal": f.seal.value if f.seal else None, "attributes": dict(f.attributes),
+        "mrn": mrn, "received_at": received_at,
+    }  # fmt: skip
+
+
+def insert_positions(
+    conn: Connection, fixes: Sequence[Fix], mrns: dict[str, str], received_at: datetime
+) -> set[tuple[str, datetime]]:
+    """Store fixes not stored before; returns the (device, time) keys that were new."""
+    if not fixes:
+        return set()
+    statement = (
+        _insert(conn, positions)
+        .on_conflict_do_nothing(index_elements=["device_id", "time"])
+        .returning(positions.c.device_id, positions.c.time)
+    )
+    rows = conn.execute(
+        statement, [_position_row(f, mrns.get(f.device_id), received_at) for f in fixes]
+    )
+    return {(r.device_id, _utc(r.time)) for r in rows}
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def upsert_latest(conn: Connection, newest: Sequence[Fix]) -> None:
+    """Keep the newest fix per device; an older fix arriving late never replaces it."""
+    if not newest:
+        return
+    statement = _insert(conn, latest_positions)
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=["device_id"],
+        set_={c: excluded[c] for c in ("time", "lat", "lon", "speed_kmh", "course", "seal")},
+        where=latest_positions.c.time < excluded.time,
+    )
+    conn.execute(
+        statement,
+        [{"device_id": f.device_id, "time": f.time, "lat": f.lat, "lon": f.lon,
+          "speed_kmh": f.speed_kmh, "course": f.course,
+          "seal": f.seal.value if f.seal else None} for f in newest],
+    )  # fmt: skip
+
+
+def latest(conn: Connection, device_id: str) -> Fix | None:
+    row = conn.execute(
+        select(latest_positions).where(latest_positions.c.device_id == device_id)
+    ).first()
+    return _fix(row) if row else None
+
+
+def _fix(row: Row[Any]) -> Fix:
+    return Fix(
+        device_id=row.device_id, time=_utc(row.time), lat=row.lat, lon=row.lon,
+        speed_kmh=row.speed_kmh, course=row.course,
+        seal=SealState(row.seal) if row.seal else None,
+    )  # fmt: skip
+
+
+def movement_fixes(conn: Connection, mrn: str, *, since: datetime | None = None) -> list[Fix]:
+    """The fixes recorded for a movement, in time order."""
+    query = select(positions).where(positions.c.mrn == mrn)
+    if since is not None:
+        query = query.where(positions.c.time >= since)
+    return [_fix(r) for r in conn.execute(query.order_by(positions.c.time, positions.c.device_id))]
+
+
+# --- monitor state and alerts ----------------------------------------------------
+
+
+def monitor_state(conn: Connection, mrn: str, *, lock: bool = False) -> dict[str, Any] | None:
+    query = select(monitor_states.c.state).where(monitor_states.c.mrn == mrn)
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return dict(row.state) if row else None
+
+
+def save_monitor_state(conn: Connection, mrn: str, state: dict[str, Any], at: datetime) -> None:
+    statement = _insert(conn, monitor_states).values(mrn=mrn, state=state, updated_at=at)
+    statement = statement.on_conflict_do_update(
+        index_elements=["mrn"], set_={"state": state, "updated_at": at}
+    )
+    conn.execute(statement)
+
+
+def open_alert(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(alerts), [row])
+
+
+def clear_alert(conn: Connection, mrn: str, kind: str, at: datetime) -> None:
+    conn.execute(
+        update(alerts)
+        .where(alerts.c.mrn == mrn, alerts.c.kind == kind, alerts.c.cleared_at.is_(None))
+        .values(cleared_at=at)
+    )
+
+
+def list_alerts(
+    conn: Connection,
+    *,
+    mrn: str | None,
+    kind: str | None,
+    since: datetime | None,
+    scope: Any,
+    after_id: int,
+    limit: int,
+) -> tuple[list[Row[Any]], int | None]:
+    query = select(alerts).where(alerts.c.id > after_id)
+    if mrn is not None:
+        query = query.where(alerts.c.mrn == mrn)
+    if kind is not None:
+        query = query.where(alerts.c.kind == kind)
+    if since is not None:
+        query = query.where(or_(alerts.c.raised_at >= since, alerts.c.cleared_at >= since))
+    if scope is not None:
+        query = query.where(scope)
+    rows = list(conn.execute(query.order_by(alerts.c.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more else None)
