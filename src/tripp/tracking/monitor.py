@@ -2,29 +2,209 @@
 
 Runs inside the ingest unit of work: the movement's monitor state is locked,
 the new fixes evaluated in time order, alerts opened or cleared, the state
-saved, all committed together with the fixes themselves.
+saved, all committed together with the fixes themselves. A fix older than
+the last one evaluated is stored first and then the movement's stored fixes
+are replayed from a fresh state, so late fixes are judged in their time order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert, select, update
 
 from tripp.corridor.model import Corridor
+from tripp.db.tables import alerts, devices
 from tripp.db.uow import UnitOfWork
+from tripp.movements import store as movement_store
+from tripp.movements.model import UNDER_WAY, Movement
+from tripp.tracking import store
+from tripp.tracking.alerts import (
+    AlertChange,
+    AlertContext,
+    Change,
+    MonitorState,
+    check_time,
+    evaluate,
+)
+from tripp.tracking.geometry import CorridorGeometry
 from tripp.tracking.model import Fix
+from tripp.tracking.territory import CountryLocator
+from tripp.tracking.views import alert_view
+
+log = logging.getLogger("tripp.tracking.monitor")
+# Called in the alert's own transaction with (connection, alert view, "raised"|"cleared",
+# now): the webhook outbox hangs here, so a delivery exists if and only if the alert does.
+AlertListener = Callable[[Connection, dict[str, Any], str, datetime], None]
 
 
 class Monitor:
-    def __init__(self, corridor: Corridor) -> None:
+    def __init__(self, corridor: Corridor, locator: CountryLocator | None = None) -> None:
         self.corridor = corridor
+        self.geometry = CorridorGeometry.from_corridor(corridor)
+        self.locator = locator or CountryLocator.bundled()
+        self.listeners: list[AlertListener] = []
 
     def on_fixes(
         self, conn: Connection, mrn: str, fixes: Sequence[Fix], *, armed_since: datetime | None
     ) -> None:
-        raise NotImplementedError("evaluation is wired when tracking.alerts lands")
+        movement = movement_store.get_movement(conn, mrn)
+        if movement is None or not fixes:
+            return
+        state = _load(conn, mrn)
+        ordered = sorted(fixes, key=lambda f: (f.time, f.device_id))
+        replay = state.last_fix_at is not None and ordered[0].time < state.last_fix_at
+        if replay:
+            ordered = store.movement_fixes(conn, mrn, since=armed_since)
+            state = MonitorState()
+        assessment = self.geometry.assess_fixes(movement.declaration.transport.mode, ordered)
+        new_state, changes = evaluate(state, self._context(movement), ordered, assessment)
+        now = ordered[-1].time
+        self._record(conn, changes, now, replay=replay)
+        if replay:
+            self._reconcile(conn, mrn, new_state, now)
+        store.save_monitor_state(conn, mrn, new_state.to_json(), now)
 
     def check_time(self, uow: UnitOfWork, now: datetime) -> int:
-        return 0
+        """Time-driven rules for every movement with an armed device; returns changes made."""
+        with uow.read() as conn:
+            mrns = sorted(
+                {r[0] for r in conn.execute(select(devices.c.armed_mrn).where(
+                    devices.c.armed_mrn.is_not(None)))}
+            )  # fmt: skip
+        made = 0
+        for mrn in mrns:
+            with uow.write() as conn:
+                movement = movement_store.get_movement(conn, mrn, for_update=True)
+                if movement is None:
+                    continue
+                state, changes = check_time(_load(conn, mrn), self._context(movement), now)
+                self._record(conn, changes, now)
+                store.save_monitor_state(conn, mrn, state.to_json(), now)
+                made += len(changes)
+        return made
+
+    def _context(self, movement: Movement) -> AlertContext:
+        return AlertContext(
+            mrn=movement.mrn,
+            mode=movement.declaration.transport.mode,
+            time_limit=movement.time_limit,
+            armed=movement.state in UNDER_WAY,
+            rules=self.corridor.tracking,
+        )
+
+    def _record(
+        self,
+        conn: Connection,
+        changes: Sequence[AlertChange],
+        now: datetime,
+        *,
+        replay: bool = False,
+    ) -> None:
+        # Alerts a replay merged into an earlier record were announced already.
+        merged: set[int] = set()
+        for change in changes:
+            if change.change is Change.RAISED:
+                earlier = _overlapping(conn, change) if replay else None
+                if earlier is not None:
+                    _merge(conn, earlier, change)
+                    merged.add(earlier)
+                    continue
+                alert_id = self._open(conn, change, now)
+                if alert_id is not None:
+                    self._notify(conn, alert_id, "raised", now)
+            else:
+                for alert_id in _clear(conn, change.mrn, change.kind.value, change.at):
+                    if alert_id not in merged:
+                        self._notify(conn, alert_id, "cleared", now)
+
+    def _open(self, conn: Connection, change: AlertChange, now: datetime) -> int | None:
+        if _open_id(conn, change.mrn, change.kind.value) is not None:
+            return None  # already open: the same alert goes on
+        lon, lat = change.location if change.location else (None, None)
+        country = self.locator.country(lon, lat) if lon is not None and lat is not None else None
+        row = {
+            "mrn": change.mrn, "kind": change.kind.value, "device_id": change.device_id,
+            "raised_at": change.at, "lon": lon, "lat": lat, "country": country,
+            "details": {"evidence": [e.to_json() for e in change.evidence]},
+            "recorded_at": now,
+        }  # fmt: skip
+        return int(conn.execute(insert(alerts).returning(alerts.c.id), [row]).scalar_one())
+
+    def _reconcile(self, conn: Connection, mrn: str, state: MonitorState, at: datetime) -> None:
+        """After a replay, close what the replayed history no longer holds open."""
+        still_open = {k.value for k in state.open_alerts}
+        rows = conn.execute(
+            select(alerts.c.kind).where(alerts.c.mrn == mrn, alerts.c.cleared_at.is_(None))
+        )
+        for (kind,) in rows.all():
+            if kind not in still_open:
+                for alert_id in _clear(conn, mrn, kind, at):
+                    self._notify(conn, alert_id, "cleared", at)
+
+    def _notify(self, conn: Connection, alert_id: int, event: str, now: datetime) -> None:
+        if not self.listeners:
+            return
+        row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).one()
+        view = alert_view(row)
+        for listener in self.listeners:
+            listener(conn, view, event, now)
+
+
+def _load(conn: Connection, mrn: str) -> MonitorState:
+    raw = store.monitor_state(conn, mrn, lock=True)
+    if raw is None:
+        return MonitorState()
+    try:
+        return MonitorState.from_json(raw)
+    except ValueError:
+        # An unreadable state (older format) must not stop ingest: start afresh.
+        log.warning("monitor state of %s unreadable; starting afresh", mrn)
+        return MonitorState()
+
+
+def _open_id(conn: Connection, mrn: str, kind: str) -> int | None:
+    row = conn.execute(
+        select(alerts.c.id).where(
+            alerts.c.mrn == mrn, alerts.c.kind == kind, alerts.c.cleared_at.is_(None)
+        )
+    ).first()
+    return None if row is None else int(row.id)
+
+
+def _overlapping(conn: Connection, change: AlertChange) -> int | None:
+    """An alert of the change's kind still open at ``change.at``: the same episode, seen
+    earlier from fewer fixes, which a replay corrects rather than duplicates."""
+    row = conn.execute(
+        select(alerts.c.id)
+        .where(
+            alerts.c.mrn == change.mrn,
+            alerts.c.kind == change.kind.value,
+            (alerts.c.cleared_at.is_(None)) | (alerts.c.cleared_at >= change.at),
+        )
+        .order_by(alerts.c.raised_at)
+    ).first()
+    return None if row is None else int(row.id)
+
+
+def _merge(conn: Connection, alert_id: int, change: AlertChange) -> None:
+    lon, lat = change.location if change.location else (None, None)
+    conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(
+            raised_at=change.at, cleared_at=None, lon=lon, lat=lat,
+            details={"evidence": [e.to_json() for e in change.evidence]},
+        )
+    )  # fmt: skip
+
+
+def _clear(conn: Connection, mrn: str, kind: str, at: datetime) -> list[int]:
+    alert_id = _open_id(conn, mrn, kind)
+    if alert_id is None:
+        return []
+    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(cleared_at=at))
+    return [alert_id]
