@@ -60,7 +60,14 @@ def postgres_url() -> str | None:
 
 
 def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TRIPP_DATABASE_URL": url, "TRIPP_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "TRIPP_DATABASE_URL": url,
+        "TRIPP_LOG_LEVEL": "warning",
+        "TRIPP_OSMAND_PORT": "0",
+        "TRIPP_TELTONIKA_PORT": "0",
+        "TRIPP_MQTT_URL": "",
+    }
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [

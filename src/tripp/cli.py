@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Annotated, Any
 
@@ -85,6 +86,8 @@ def serve(
     settings = w.settings
     if workers > 1 and w.engine.dialect.name == "sqlite":
         raise typer.BadParameter("several workers need PostgreSQL; SQLite has one writer")
+    if workers > 1:
+        err.print("several workers: the device listeners do not run here; start 'tripp track'")
     err.print(
         f"tripp serving corridor {w.corridor.id} on http://{host or settings.host}:"
         f"{port or settings.port} (store: {w.engine.dialect.name})"
@@ -103,7 +106,7 @@ def serve(
 def _app(w: Wiring) -> FastAPI:
     from tripp.api.app import create_app
 
-    return create_app(w)
+    return create_app(w, listeners=True)
 
 
 DEMO_PARTIES = (
@@ -145,6 +148,48 @@ def demo(
     )
     out.print("Ctrl-C stops the server.", highlight=False)
     serve(host=host, port=port, workers=1)
+
+
+@app.command()
+def track() -> None:
+    """Run the device listeners (OsmAnd, Teltonika, MQTT) and the tracking rules as a worker.
+
+    Several workers share the MQTT load through the TRIPP_MQTT_GROUP shared
+    subscription; all state is in the database, so adding one needs nothing else.
+    """
+    import asyncio
+
+    w = _migrated()
+    asyncio.run(_track(w))
+
+
+async def _track(w: Wiring) -> None:
+    import asyncio
+    import signal
+
+    from tripp.tracking.listeners import Listeners
+
+    listeners = Listeners(w.settings, w.tracking)
+    await listeners.start()
+    for line in listeners.started:
+        err.print(f"tripp track: {line}", highlight=False)
+    if not listeners.started:
+        err.print(
+            "tripp track: no listener enabled (TRIPP_OSMAND_PORT, TRIPP_TELTONIKA_PORT, "
+            "TRIPP_MQTT_URL)",
+            highlight=False,
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        while not stop.is_set():
+            await asyncio.to_thread(w.tracking.check_time)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=w.settings.overdue_interval_s)
+    finally:
+        await listeners.stop()
 
 
 @db_app.command("upgrade")

@@ -32,6 +32,9 @@ class Settings:
     auth_cache_s: float = 5.0
     position_retention_days: int = 0  # 0 keeps position history for ever
     mqtt_url: str = ""  # e.g. mqtt://127.0.0.1:1883; empty disables the subscriber
+    mqtt_client_id: str = "tripp"  # fixed, so the broker keeps QoS-1 messages while away
+    mqtt_group: str = "tripp"  # shared-subscription group of the tracking workers
+    tracking_host: str = "0.0.0.0"  # devices report from the network
     osmand_port: int = 5055  # 0 disables the OsmAnd listener
     teltonika_port: int = 5027  # 0 disables the Teltonika listener
 

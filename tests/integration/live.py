@@ -20,8 +20,9 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, database_url: str, log: Path) -> None:
+    def __init__(self, database_url: str, log: Path, env: dict[str, str] | None = None) -> None:
         self.database_url = database_url
+        self.extra_env = env or {}
         self.port = free_port()
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
@@ -31,7 +32,15 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 30) -> None:
-        env = {**os.environ, "TRIPP_DATABASE_URL": self.database_url, "TRIPP_LOG_LEVEL": "warning"}
+        env = {
+            **os.environ,
+            "TRIPP_DATABASE_URL": self.database_url,
+            "TRIPP_LOG_LEVEL": "warning",
+            "TRIPP_OSMAND_PORT": "0",
+            "TRIPP_TELTONIKA_PORT": "0",
+            "TRIPP_MQTT_URL": "",
+            **self.extra_env,
+        }
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tripp", "serve", "--port", str(self.port)],

@@ -22,6 +22,7 @@ from tripp.movements import service
 from tripp.movements.router import router as movements_router
 from tripp.movements.views import movement_view
 from tripp.stats.router import router as stats_router
+from tripp.tracking.listeners import Listeners
 from tripp.tracking.router import router as tracking_router
 from tripp.tracking.service import Tracking
 
@@ -44,17 +45,24 @@ async def _periodic_jobs(ctx: service.Context, tracking: Tracking, interval_s: f
         await asyncio.sleep(interval_s)
 
 
-def create_app(wiring: Wiring, *, run_jobs: bool = True) -> FastAPI:
+def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False) -> FastAPI:
+    """The API app. ``run_jobs``: periodic jobs; ``listeners``: the device listeners
+    (OsmAnd, Teltonika, MQTT) in this process, as ``tripp serve`` with one worker does."""
     ctx = wiring.context
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         job = None
+        devices = Listeners(wiring.settings, wiring.tracking) if listeners else None
+        if devices is not None:
+            await devices.start()
         if run_jobs:
             job = asyncio.create_task(
                 _periodic_jobs(ctx, wiring.tracking, wiring.settings.overdue_interval_s)
             )
         yield
+        if devices is not None:
+            await devices.stop()
         batcher.stop()
         if job is not None:
             job.cancel()
