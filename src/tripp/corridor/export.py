@@ -16,6 +16,7 @@ from tripp.corridor.model import (
     OpeningHours,
     StopZone,
     Tariff,
+    TrackingRules,
     TransportMode,
 )
 from tripp.corridor.offices import WEEKDAYS
@@ -38,6 +39,7 @@ def corridor_to_dict(c: Corridor) -> dict[str, Any]:
         "currencies": _currencies_json(c.currencies),
         "itineraries": [_itinerary_json(i) for i in c.itineraries],
         "sources": list(c.sources),
+        "tracking": _tracking_json(c.tracking),
     }
 
 
@@ -107,4 +109,21 @@ def _itinerary_json(i: Itinerary) -> dict[str, Any]:
         "office_of_departure": i.office_of_departure,
         "offices_of_transit": list(i.offices_of_transit),
         "office_of_destination": i.office_of_destination,
+    }
+
+
+def _tracking_json(t: TrackingRules) -> dict[str, Any]:
+    return {
+        "deviation_min_fixes": t.deviation_min_fixes,
+        "deviation_min_s": t.deviation_min_s,
+        "clear_min_s": t.clear_min_s,
+        "clear_ratio": t.clear_ratio,
+        "stop_speed_kmh": t.stop_speed_kmh,
+        "stop_min_s": t.stop_min_s,
+        "speed_limit_kmh": {
+            m.value: t.speed_limit_kmh[m] for m in TransportMode if m in t.speed_limit_kmh
+        },
+        "speeding_min_s": t.speeding_min_s,
+        "silent_after_s": t.silent_after_s,
+        "estimated": t.estimated,
     }

@@ -7,7 +7,8 @@ file in one pass instead of one error per run. Each error is a
 field path, the message and the rule's name.
 
 This module reads the top level of the file; each section has its own
-module (``offices``, ``geojson``, ``tariff``, ``currencies``, ``itineraries``).
+module (``offices``, ``geojson``, ``tariff``, ``currencies``, ``itineraries``,
+``tracking_rules``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tripp.corridor.itineraries import OfficeRefs, read_itineraries
 from tripp.corridor.model import Corridor, CorridorInvalid
 from tripp.corridor.offices import read_offices
 from tripp.corridor.tariff import read_tariff
+from tripp.corridor.tracking_rules import read_tracking_rules
 from tripp.corridor.yamlsafe import load_yaml
 from tripp.errors import FieldError
 
@@ -98,6 +100,7 @@ def _corridor(path: Path, root: Node) -> Corridor | None:
     tariff = read_tariff(root)
     currencies = read_currencies(root)
     itineraries = read_itineraries(root, OfficeRefs(offices, known, declared))
+    tracking = read_tracking_rules(root)
     sources = _sources(root)
     extra = root.finish()
     for props, zone in geometry.stop_zones if geometry is not None else []:
@@ -121,6 +124,7 @@ def _corridor(path: Path, root: Node) -> Corridor | None:
         itineraries=_sure(itineraries),
         sources=sources,
         extra=extra,
+        tracking=_sure(tracking),
     )
 
 

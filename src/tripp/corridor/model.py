@@ -154,6 +154,50 @@ class Itinerary:
 
 
 @dataclass(frozen=True)
+class TrackingRules:
+    """Thresholds of the tracking alerts (``tripp.tracking.alerts``); defaults are rules of thumb.
+
+    Durations are seconds, speeds km/h. A deviation is raised after at least
+    ``deviation_min_fixes`` consecutive fixes outside ``buffer_m`` spanning at least
+    ``deviation_min_s``; it clears after fixes back within ``buffer_m * clear_ratio``
+    for ``clear_min_s`` (hysteresis against GPS jitter at the edge). A stop is a speed
+    below ``stop_speed_kmh`` for ``stop_min_s`` outside the stop zones; speeding is above
+    ``speed_limit_kmh[mode]`` for ``speeding_min_s``; a tracker is silent after
+    ``silent_after_s`` without a fix. Modes missing from ``speed_limit_kmh`` are not checked.
+    """
+
+    deviation_min_fixes: int = 3
+    deviation_min_s: float = 60.0
+    clear_min_s: float = 60.0
+    clear_ratio: float = 0.8
+    stop_speed_kmh: float = 3.0
+    stop_min_s: float = 300.0
+    speed_limit_kmh: Mapping[TransportMode, float] = field(
+        default_factory=lambda: {TransportMode.ROAD: 90.0, TransportMode.RAIL: 80.0}
+    )
+    speeding_min_s: float = 30.0
+    silent_after_s: float = 600.0
+    estimated: bool = False
+
+    def __post_init__(self) -> None:
+        # The corridor reader reports these with field and rule; this guards Python callers.
+        if self.deviation_min_fixes < 1:
+            raise ValueError(f"deviation_min_fixes={self.deviation_min_fixes} must be >= 1")
+        for name in ("deviation_min_s", "clear_min_s", "stop_min_s", "speeding_min_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 0 seconds")
+        if self.silent_after_s <= 0:
+            raise ValueError(f"silent_after_s={self.silent_after_s} must be > 0 seconds")
+        if not 0 < self.clear_ratio <= 1:
+            raise ValueError(f"clear_ratio={self.clear_ratio} must be within (0, 1]")
+        if self.stop_speed_kmh <= 0:
+            raise ValueError(f"stop_speed_kmh={self.stop_speed_kmh} must be > 0")
+        for mode, limit in self.speed_limit_kmh.items():
+            if limit <= 0:
+                raise ValueError(f"speed_limit_kmh[{mode}]={limit} must be > 0")
+
+
+@dataclass(frozen=True)
 class Corridor:
     id: str
     name: str
@@ -168,6 +212,7 @@ class Corridor:
     itineraries: tuple[Itinerary, ...] = ()
     sources: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    tracking: TrackingRules = field(default_factory=TrackingRules)
 
     def office(self, code: str) -> Office | None:
         return self.offices.get(code)

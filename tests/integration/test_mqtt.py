@@ -1,0 +1,418 @@
+"""The MQTT subscriber against a real Mosquitto.
+
+Most tests use the shared broker at TRIPP_TEST_MQTT_URL (default
+mqtt://127.0.0.1:1883) with a topic root, client ids and groups unique to this
+run, and short session expiries so nothing lingers there. The restart test starts
+a private broker on a free port, because the shared one must never be stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from tests.conftest import IN_CI
+from tripp.errors import StoreUnavailable
+from tripp.tracking.model import Fix, IngestResult
+from tripp.tracking.mqtt import BrokerAddress, MqttSubscriber
+
+pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(60)]
+
+MQTT_URL = os.environ.get("TRIPP_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+RUN = secrets.token_hex(4)
+T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
+Key = tuple[str, datetime]
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(reason + " (CI requires it)", pytrace=False)
+    pytest.skip(reason)
+
+
+def reachable(address: BrokerAddress) -> bool:
+    try:
+        socket.create_connection((address.host, address.port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def eventually(check: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def position(device: str, i: int) -> tuple[Key, bytes]:
+    """The i-th fix of ``device``: its key and its payload; lat encodes i."""
+    at = T0 + timedelta(seconds=i)
+    payload = {"time": at.isoformat(), "lat": 40 + i / 10_000, "lon": 49.8, "speed_kmh": 60}
+    return (device, at), json.dumps(payload).encode()
+
+
+class MemorySink:
+    """Stores fixes by (device, time), as the real store does; remembers each call."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.stored: dict[Key, Fix] = {}
+        self.calls: list[list[Fix]] = []
+
+    def ingest(self, fixes: Sequence[Fix]) -> IngestResult:
+        with self._lock:
+            self.calls.append(list(fixes))
+            fresh = {
+                (f.device_id, f.time): f for f in fixes if (f.device_id, f.time) not in self.stored
+            }
+            self.stored.update(fresh)
+            return IngestResult(accepted=len(fresh), duplicates=len(fixes) - len(fresh))
+
+    def keys(self) -> set[Key]:
+        with self._lock:
+            return set(self.stored)
+
+    def total_fixes(self) -> int:
+        with self._lock:
+            return sum(len(call) for call in self.calls)
+
+
+class FailingOnceSink(MemorySink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: list[Fix] = []
+
+    def ingest(self, fixes: Sequence[Fix]) -> IngestResult:
+        if not self.refused:
+            self.refused = list(fixes)
+            raise StoreUnavailable("database restarting")
+        return super().ingest(fixes)
+
+
+class Publisher:
+    """A paho QoS-1 publisher that remembers which messages the broker acknowledged."""
+
+    def __init__(self, address: BrokerAddress, client_id: str) -> None:
+        self._keys: dict[int, Key] = {}
+        self._acked: list[int] = []  # list.append is atomic; paho calls back from its thread
+        self._connected = threading.Event()
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+        )
+        self._client.on_connect = self._on_connect
+        self._client.on_publish = self._on_publish
+        self._client.reconnect_delay_set(1, 1)
+        self._client.connect(address.host, address.port)
+        self._client.loop_start()
+        assert self._connected.wait(5), "publisher could not connect"
+
+    def _on_connect(self, *args: Any) -> None:
+        self._connected.set()
+
+    def _on_publish(
+        self, client: paho.Client, userdata: Any, mid: int, reason: ReasonCode, props: Properties
+    ) -> None:
+        if not reason.is_failure:
+            self._acked.append(mid)
+
+    def send(self, topic: str, key: Key | None, payload: bytes) -> None:
+        info = self._client.publish(topic, payload, qos=1)
+        if key is not None:
+            self._keys[info.mid] = key
+
+    def acked(self) -> set[Key]:
+        return {self._keys[mid] for mid in list(self._acked) if mid in self._keys}
+
+    def wait_all_acked(self, timeout_s: float = 10.0) -> None:
+        assert eventually(lambda: len(self.acked()) == len(self._keys), timeout_s), (
+            f"broker acknowledged {len(self.acked())} of {len(self._keys)}"
+        )
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+class Lab:
+    """Unique names for one test, and cleanup of what it starts."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.address = BrokerAddress.parse(url)
+        self.tag = f"{RUN}-{name}-{secrets.token_hex(2)}"
+        self.root = f"tripp-test/{self.tag}/positions"
+        self._subscribers: list[MqttSubscriber] = []
+        self._publishers: list[Publisher] = []
+
+    def subscriber(self, sink: MemorySink, name: str, **options: Any) -> MqttSubscriber:
+        subscriber = MqttSubscriber(
+            self.url,
+            sink,
+            f"tripp-test-{self.tag}-{name}",
+            topic_root=self.root,
+            batch_max_wait_ms=20,
+            session_expiry_s=30,  # leaves nothing behind on the shared broker for long
+            reconnect_min_s=0.1,
+            reconnect_max_s=0.5,
+            **options,
+        )
+        self._subscribers.append(subscriber)
+        subscriber.start()
+        assert subscriber.wait_ready(5), f"{name} did not subscribe"
+        return subscriber
+
+    def publisher(self) -> Publisher:
+        publisher = Publisher(self.address, f"tripp-test-{self.tag}-pub-{len(self._publishers)}")
+        self._publishers.append(publisher)
+        return publisher
+
+    def publish_positions(self, publisher: Publisher, devices: int, per_device: int) -> set[Key]:
+        keys = set()
+        for i in range(per_device):
+            for d in range(devices):
+                key, payload = position(f"DEV-{d}", i)
+                publisher.send(f"{self.root}/DEV-{d}", key, payload)
+                keys.add(key)
+        return keys
+
+    def close(self) -> None:
+        for subscriber in self._subscribers:
+            subscriber.stop()
+        for publisher in self._publishers:
+            publisher.close()
+
+
+@pytest.fixture(scope="module")
+def shared_broker_url() -> str:
+    address = BrokerAddress.parse(MQTT_URL)
+    if not reachable(address):
+        unavailable(f"MQTT broker is not reachable at {address}")
+    return MQTT_URL
+
+
+@pytest.fixture
+def lab(shared_broker_url: str, request: pytest.FixtureRequest) -> Iterator[Lab]:
+    lab = Lab(shared_broker_url, request.node.name.removeprefix("test_")[:20])
+    yield lab
+    lab.close()
+
+
+# --- through the shared broker ------------------------------------------------------
+
+
+def test_every_message_reaches_the_sink_in_batches(lab: Lab) -> None:
+    sink = MemorySink()
+    subscriber = lab.subscriber(sink, "w")
+    publisher = lab.publisher()
+    sent = lab.publish_positions(publisher, devices=10, per_device=20)
+    publisher.wait_all_acked()
+
+    assert eventually(lambda: sink.keys() == sent), f"stored {len(sink.keys())} of 200"
+    for (device, at), fix in sink.stored.items():
+        assert fix.lat == 40 + (at - T0).total_seconds() / 10_000, device
+    counters = subscriber.counters
+    assert counters.received >= 200 and counters.ingested >= 200
+    assert counters.rejected == 0 and counters.sink_failures == 0
+    assert max(len(call) for call in sink.calls) > 1, "messages were not batched"
+
+
+def test_a_failed_ingest_is_redelivered_then_stored(lab: Lab) -> None:
+    sink = FailingOnceSink()
+    subscriber = lab.subscriber(sink, "w")
+    publisher = lab.publisher()
+    sent = lab.publish_positions(publisher, devices=1, per_device=5)
+
+    assert eventually(lambda: sink.keys() == sent)
+    refused = {(f.device_id, f.time) for f in sink.refused}
+    assert refused and refused <= sink.keys()
+    counters = subscriber.counters
+    assert counters.sink_failures == 1
+    assert counters.reconnects >= 1  # reconnecting is what makes the broker redeliver
+    assert counters.received >= len(sent) + len(refused)
+
+
+def test_poison_messages_are_acknowledged_and_counted(lab: Lab) -> None:
+    sink = MemorySink()
+    subscriber = lab.subscriber(sink, "w")
+    publisher = lab.publisher()
+    publisher.send(f"{lab.root}/DEV-1", None, b"{not json")
+    publisher.send(f"{lab.root}/DEV-1", None, json.dumps({"time": T0.isoformat()}).encode())
+    good = lab.publish_positions(publisher, devices=1, per_device=1)
+    assert eventually(lambda: sink.keys() == good and subscriber.counters.rejected == 2)
+    subscriber.stop()
+
+    # The same session again: nothing comes back, so everything was acknowledged.
+    again = lab.subscriber(sink, "w")
+    marker, payload = position("DEV-MARK", 0)
+    publisher.send(f"{lab.root}/DEV-MARK", marker, payload)
+    assert eventually(lambda: marker in sink.stored)
+    assert (again.counters.received, again.counters.rejected) == (1, 0)
+
+
+def test_messages_published_while_the_worker_is_down_arrive_on_return(lab: Lab) -> None:
+    sink = MemorySink()
+    lab.subscriber(sink, "w").stop()
+    publisher = lab.publisher()
+    sent = lab.publish_positions(publisher, devices=2, per_device=10)
+    publisher.wait_all_acked()
+    assert not sink.keys()
+
+    lab.subscriber(sink, "w")
+    assert eventually(lambda: sink.keys() == sent)
+
+
+def test_a_shared_group_gets_each_message_once_in_total(lab: Lab) -> None:
+    sinks = [MemorySink(), MemorySink()]
+    group = f"g-{lab.tag}"
+    for n, sink in enumerate(sinks):
+        lab.subscriber(sink, f"w{n}", shared_group=group)
+    publisher = lab.publisher()
+    sent = lab.publish_positions(publisher, devices=10, per_device=20)
+    publisher.wait_all_acked()
+
+    assert eventually(lambda: sinks[0].keys() | sinks[1].keys() == sent)
+    time.sleep(0.3)  # room for a stray second delivery to show up
+    assert sinks[0].total_fixes() + sinks[1].total_fixes() == len(sent)
+    assert not sinks[0].keys() & sinks[1].keys()
+    assert all(sink.keys() for sink in sinks), "one member got nothing: not shared"
+
+
+# --- a private broker that we restart ------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class PrivateBroker:
+    """A Mosquitto of our own, with persistence, on a free port."""
+
+    def __init__(self, binary: str, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self._binary = binary
+        self._log = workdir / "mosquitto.log"
+        self._config = workdir / "mosquitto.conf"
+        store = workdir / "store"
+        store.mkdir()
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence true",
+            f"persistence_location {store}/",
+            "max_queued_messages 100000",  # the default 1000 would drop what we test for
+            "log_dest stderr",
+        ]
+        if os.geteuid() == 0:  # else Mosquitto switches to a user that cannot write `store`
+            lines.append("user root")
+        self._config.write_text("\n".join(lines) + "\n")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._log.open("ab") as log:
+            self._process = subprocess.Popen(
+                [self._binary, "-c", str(self._config)], stdout=log, stderr=subprocess.STDOUT
+            )
+        address = BrokerAddress.parse(self.url)
+        if not eventually(lambda: reachable(address), 5):
+            self.stop()
+            pytest.fail(f"private mosquitto did not start:\n{self._log.read_text()}")
+
+    def stop(self) -> None:
+        """SIGTERM: Mosquitto saves its store and exits."""
+        if self._process is None:
+            return
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(5)
+        self._process = None
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).exists():
+        unavailable("the mosquitto binary is not installed")
+    broker = PrivateBroker(binary, tmp_path)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+class SlowSink(MemorySink):
+    """Slower than the publisher, so a backlog waits in the broker when it stops."""
+
+    def ingest(self, fixes: Sequence[Fix]) -> IngestResult:
+        time.sleep(0.1)
+        return super().ingest(fixes)
+
+
+def publish_until(stop: threading.Event, publisher: Publisher, root: str) -> None:
+    i = 0
+    while not stop.is_set():
+        key, payload = position("DEV-R", i)
+        publisher.send(f"{root}/DEV-R", key, payload)
+        i += 1
+        time.sleep(0.003)
+
+
+def test_nothing_acknowledged_to_the_publisher_is_lost_across_a_broker_restart(
+    private_broker: PrivateBroker,
+) -> None:
+    lab = Lab(private_broker.url, "restart")
+    sink = SlowSink()
+    stop = threading.Event()
+    try:
+        # Batches of 10 every 0.1 s: at most 100 fixes/s drain, against ~300/s published.
+        subscriber = lab.subscriber(sink, "w", batch_max_messages=10)
+        publisher = lab.publisher()
+        publishing = threading.Thread(target=publish_until, args=(stop, publisher, lab.root))
+        publishing.start()
+        time.sleep(0.5)
+        backlog = len(publisher.acked() - sink.keys())
+        private_broker.stop()
+        time.sleep(0.3)
+        private_broker.start()
+        time.sleep(0.7)
+        stop.set()
+        publishing.join(5)
+
+        publisher.wait_all_acked(timeout_s=10)  # paho resends what the restart cut off
+        acked = publisher.acked()
+        assert backlog > 20, "the broker held no backlog when it stopped"
+        assert eventually(lambda: acked <= sink.keys(), 20), (
+            f"lost {len(acked - sink.keys())} of {len(acked)}"
+        )
+        assert subscriber.counters.reconnects >= 1
+    finally:
+        stop.set()
+        lab.close()
