@@ -112,6 +112,11 @@ def get_movement(conn: Connection, mrn: str, *, for_update: bool = False) -> Mov
     return _movement(row) if row else None
 
 
+def get_movements(conn: Connection, mrns: Sequence[str]) -> dict[str, Movement]:
+    rows = conn.execute(select(movements).where(movements.c.mrn.in_(list(mrns))))
+    return {r.mrn: _movement(r) for r in rows}
+
+
 def list_movements(conn: Connection, f: MovementFilter) -> tuple[list[Movement], int | None]:
     """A page of movements in acceptance order, and the seq to continue after (or None)."""
     query = select(movements).where(movements.c.seq > f.after_seq)

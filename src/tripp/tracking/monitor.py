@@ -10,13 +10,13 @@ are replayed from a fresh state, so late fixes are judged in their time order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from tripp.corridor.model import Corridor
+from tripp.corridor.model import Corridor, TransportMode
 from tripp.db.tables import alerts, devices
 from tripp.db.uow import UnitOfWork
 from tripp.movements import store as movement_store
@@ -30,7 +30,7 @@ from tripp.tracking.alerts import (
     check_time,
     evaluate,
 )
-from tripp.tracking.geometry import CorridorGeometry
+from tripp.tracking.geometry import Assessment, CorridorGeometry
 from tripp.tracking.model import Fix
 from tripp.tracking.territory import CountryLocator
 from tripp.tracking.views import alert_view
@@ -48,25 +48,53 @@ class Monitor:
         self.locator = locator or CountryLocator.bundled()
         self.listeners: list[AlertListener] = []
 
-    def on_fixes(
-        self, conn: Connection, mrn: str, fixes: Sequence[Fix], *, armed_since: datetime | None
+    def on_batch(
+        self,
+        conn: Connection,
+        groups: Mapping[str, Sequence[Fix]],
+        armed_since: Mapping[str, datetime | None],
     ) -> None:
-        movement = movement_store.get_movement(conn, mrn)
-        if movement is None or not fixes:
-            return
-        state = _load(conn, mrn)
-        ordered = sorted(fixes, key=lambda f: (f.time, f.device_id))
-        replay = state.last_fix_at is not None and ordered[0].time < state.last_fix_at
-        if replay:
-            ordered = store.movement_fixes(conn, mrn, since=armed_since)
-            state = MonitorState()
-        assessment = self.geometry.assess_fixes(movement.declaration.transport.mode, ordered)
-        new_state, changes = evaluate(state, self._context(movement), ordered, assessment)
-        now = ordered[-1].time
-        self._record(conn, changes, now, replay=replay)
-        if replay:
-            self._reconcile(conn, mrn, new_state, now)
-        store.save_monitor_state(conn, mrn, new_state.to_json(), now)
+        """Evaluate new fixes of several movements; one geometry pass per transport mode."""
+        movements = movement_store.get_movements(conn, sorted(groups))
+        raw = store.monitor_states_for(conn, sorted(movements))
+        work: list[tuple[Movement, MonitorState, list[Fix], bool]] = []
+        for mrn, movement in sorted(movements.items()):
+            state = _parse(mrn, raw.get(mrn))
+            fixes = sorted(groups[mrn], key=lambda f: (f.time, f.device_id))
+            replay = state.last_fix_at is not None and fixes[0].time < state.last_fix_at
+            if replay:  # a late fix: judge the movement's whole history again, in order
+                fixes, state = (
+                    store.movement_fixes(conn, mrn, since=armed_since.get(mrn)),
+                    MonitorState(),
+                )
+            work.append((movement, state, fixes, replay))
+        assessments = self._assess_by_mode([(m, f) for m, _, f, _ in work])
+        saved: dict[str, dict[str, Any]] = {}
+        for (movement, state, fixes, replay), assessment in zip(work, assessments, strict=True):
+            new_state, changes = evaluate(state, self._context(movement), fixes, assessment)
+            now = fixes[-1].time
+            self._record(conn, changes, now, replay=replay)
+            if replay:
+                self._reconcile(conn, movement.mrn, new_state, now)
+            saved[movement.mrn] = new_state.to_json()
+        if work:
+            store.save_monitor_states(conn, saved, max(f[-1].time for _, _, f, _ in work))
+
+    def _assess_by_mode(self, items: list[tuple[Movement, list[Fix]]]) -> list[Assessment]:
+        """Each movement's assessment, computed in one vectorised call per mode."""
+        out: list[Assessment | None] = [None] * len(items)
+        by_mode: dict[TransportMode, list[int]] = {}
+        for i, (movement, _) in enumerate(items):
+            by_mode.setdefault(movement.declaration.transport.mode, []).append(i)
+        for mode, indexes in by_mode.items():
+            fixes = [f for i in indexes for f in items[i][1]]
+            whole = self.geometry.assess_fixes(mode, fixes)
+            start = 0
+            for i in indexes:
+                end = start + len(items[i][1])
+                out[i] = _slice(whole, start, end)
+                start = end
+        return [a for a in out if a is not None]
 
     def check_time(self, uow: UnitOfWork, now: datetime) -> int:
         """Time-driven rules for every movement with an armed device; returns changes made."""
@@ -154,8 +182,18 @@ class Monitor:
             listener(conn, view, event, now)
 
 
+def _slice(a: Assessment, start: int, end: int) -> Assessment:
+    return Assessment(
+        inside=a.inside[start:end], inside_clear=a.inside_clear[start:end],
+        distance_m=a.distance_m[start:end], in_stop_zone=a.in_stop_zone[start:end],
+    )  # fmt: skip
+
+
 def _load(conn: Connection, mrn: str) -> MonitorState:
-    raw = store.monitor_state(conn, mrn, lock=True)
+    return _parse(mrn, store.monitor_state(conn, mrn, lock=True))
+
+
+def _parse(mrn: str, raw: dict[str, Any] | None) -> MonitorState:
     if raw is None:
         return MonitorState()
     try:

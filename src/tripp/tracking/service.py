@@ -89,8 +89,8 @@ class Tracking:
             for f in new:
                 if f.device_id in mrns:
                     by_mrn[mrns[f.device_id]].append(f)
-            for mrn in sorted(by_mrn):
-                self.monitor.on_fixes(conn, mrn, by_mrn[mrn], armed_since=_armed_at(armed, mrn))
+            since = {mrn: at for mrn, at in armed.values()}
+            self.monitor.on_batch(conn, by_mrn, since)
         unknown = len(unique) - len(kept)
         return IngestResult(len(new), len(fixes) - len(new) - unknown, unknown)
 
@@ -126,10 +126,6 @@ class Tracking:
                 conn, mrn=mrn, kind=kind, since=since, scope=_alert_scope(actor),
                 after_id=after_id, limit=limit,
             )  # fmt: skip
-
-
-def _armed_at(armed: dict[str, tuple[str, datetime]], mrn: str) -> datetime | None:
-    return next((at for m, at in armed.values() if m == mrn), None)
 
 
 def _newest_per_device(fixes: Sequence[Fix]) -> list[Fix]:

@@ -161,12 +161,33 @@ def monitor_state(conn: Connection, mrn: str, *, lock: bool = False) -> dict[str
     return dict(row.state) if row else None
 
 
-def save_monitor_state(conn: Connection, mrn: str, state: dict[str, Any], at: datetime) -> None:
-    statement = _insert(conn, monitor_states).values(mrn=mrn, state=state, updated_at=at)
-    statement = statement.on_conflict_do_update(
-        index_elements=["mrn"], set_={"state": state, "updated_at": at}
+def monitor_states_for(conn: Connection, mrns: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored states of ``mrns``, locked (in MRN order) until the transaction ends."""
+    query = (
+        select(monitor_states.c.mrn, monitor_states.c.state)
+        .where(monitor_states.c.mrn.in_(list(mrns)))
+        .order_by(monitor_states.c.mrn)
     )
-    conn.execute(statement)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {r.mrn: dict(r.state) for r in conn.execute(query)}
+
+
+def save_monitor_states(conn: Connection, states: dict[str, dict[str, Any]], at: datetime) -> None:
+    if not states:
+        return
+    statement = _insert(conn, monitor_states)
+    statement = statement.on_conflict_do_update(
+        index_elements=["mrn"],
+        set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
+    )
+    conn.execute(
+        statement, [{"mrn": m, "state": s, "updated_at": at} for m, s in sorted(states.items())]
+    )
+
+
+def save_monitor_state(conn: Connection, mrn: str, state: dict[str, Any], at: datetime) -> None:
+    save_monitor_states(conn, {mrn: state}, at)
 
 
 def open_alert(conn: Connection, row: dict[str, Any]) -> None:
