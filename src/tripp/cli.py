@@ -186,6 +186,7 @@ async def _track(w: Wiring) -> None:
     try:
         while not stop.is_set():
             await asyncio.to_thread(w.tracking.check_time)
+            await asyncio.to_thread(w.tracking.housekeeping, w.settings.position_retention_days)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=w.settings.overdue_interval_s)
     finally:

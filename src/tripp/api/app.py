@@ -29,7 +29,9 @@ from tripp.tracking.service import Tracking
 log = logging.getLogger("tripp.jobs")
 
 
-async def _periodic_jobs(ctx: service.Context, tracking: Tracking, interval_s: float) -> None:
+async def _periodic_jobs(
+    ctx: service.Context, tracking: Tracking, interval_s: float, retention_days: int
+) -> None:
     """Every ``interval_s`` seconds: put movements past their time limit under enquiry,
     and run the time-driven tracking rules (overdue, tracker_silent)."""
     while True:
@@ -38,6 +40,7 @@ async def _periodic_jobs(ctx: service.Context, tracking: Tracking, interval_s: f
             if opened:
                 log.info("time limit expired: %d movements put under enquiry", len(opened))
             await run_in_threadpool(tracking.check_time)
+            await run_in_threadpool(tracking.housekeeping, retention_days)
         except TrippError as exc:  # the store may be down; the next round retries
             log.warning("periodic job skipped a round: %s", exc.detail)
         except Exception:  # a bug must not stop the job for good: log it, try again later
@@ -58,7 +61,12 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
             await devices.start()
         if run_jobs:
             job = asyncio.create_task(
-                _periodic_jobs(ctx, wiring.tracking, wiring.settings.overdue_interval_s)
+                _periodic_jobs(
+                    ctx,
+                    wiring.tracking,
+                    wiring.settings.overdue_interval_s,
+                    wiring.settings.position_retention_days,
+                )
             )
         yield
         if devices is not None:

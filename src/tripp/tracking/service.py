@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, exists, select
@@ -29,6 +29,7 @@ from tripp.parties.model import Actor, Role
 from tripp.tracking import store
 from tripp.tracking.model import Device, Fix, IngestResult
 from tripp.tracking.monitor import Monitor
+from tripp.tracking.partitions import ensure_partitions, purge_before
 
 Clock = Callable[[], datetime]
 _REGISTRARS = (Role.ADMIN, Role.CUSTOMS, Role.OPERATOR)
@@ -97,6 +98,15 @@ class Tracking:
     def check_time(self) -> int:
         """Run the time-driven rules (overdue, tracker_silent) for every armed movement."""
         return self.monitor.check_time(self.uow, self.clock())
+
+    def housekeeping(self, retention_days: int) -> int:
+        """Create the coming months' partitions; drop history older than the retention."""
+        now = self.clock()
+        with self.uow.write() as conn:
+            ensure_partitions(conn, now)
+            if retention_days <= 0:
+                return 0
+            return purge_before(conn, now - timedelta(days=retention_days))
 
     # --- reading -----------------------------------------------------------------
 
