@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from math import nan
@@ -65,19 +65,32 @@ def fix(
     return Fix(device, at(seconds), 38.9, 46.4 + seconds * 1e-6, speed_kmh=speed, seal=seal)
 
 
-def on(seconds: float, **kw: object) -> Row:
+def on(
+    seconds: float,
+    *,
+    device: str = "TRK-1",
+    speed: float | None = 50.0,
+    seal: SealState | None = None,
+) -> Row:
     """On the route, moving."""
-    return Row(fix(seconds, **kw))  # type: ignore[arg-type]
+    return Row(fix(seconds, device=device, speed=speed, seal=seal))
 
 
-def off(seconds: float, **kw: object) -> Row:
+def off(
+    seconds: float,
+    *,
+    device: str = "TRK-1",
+    speed: float | None = 50.0,
+    seal: SealState | None = None,
+) -> Row:
     """Far off the route (distance not computed)."""
-    return Row(fix(seconds, **kw), inside=False, inside_clear=False)  # type: ignore[arg-type]
+    moving = fix(seconds, device=device, speed=speed, seal=seal)
+    return Row(moving, inside=False, inside_clear=False)
 
 
-def band(seconds: float, **kw: object) -> Row:
+def band(seconds: float, *, device: str = "TRK-1") -> Row:
     """Inside the buffer but outside the clear radius: 450 m off."""
-    return Row(fix(seconds, **kw), inside_clear=False, distance_m=450.0)  # type: ignore[arg-type]
+    return Row(fix(seconds, device=device), inside_clear=False, distance_m=450.0)
 
 
 def stopped(seconds: float, *, zone: bool = False, device: str = "TRK-1") -> Row:
@@ -136,7 +149,7 @@ def test_three_quick_fixes_are_not_enough() -> None:
 
 
 @pytest.mark.parametrize("breaker", [on, band])
-def test_a_fix_inside_the_buffer_restarts_the_count(breaker: type[Row]) -> None:
+def test_a_fix_inside_the_buffer_restarts_the_count(breaker: Callable[[float], Row]) -> None:
     rows = [off(s) for s in every(10, 0, 50)] + [breaker(55)] + [off(s) for s in every(10, 60, 110)]
     _, changes = run(rows)
     assert changes == []
@@ -191,6 +204,14 @@ def test_fixes_without_speed_neither_extend_nor_break_a_stop() -> None:
     rows = [stopped(0), on(100, device="ESEAL-1", speed=None), stopped(299)]
     state, changes = run(rows)
     assert changes == [] and state.runs[K.UNAUTHORIZED_STOP].count == 2
+    _, changes = run([stopped(300)], state)
+    assert summary(changes) == [("unauthorized_stop", "raised", 300)]
+
+
+def test_a_speed_that_is_not_a_number_is_unknown() -> None:
+    state, changes = run([stopped(0), on(100, speed=nan), on(200, speed=float("inf"))])
+    assert changes == [] and state.last_fix is not None and state.last_fix.speed_kmh is None
+    assert json.dumps(state.to_json(), allow_nan=False)  # stored as JSON: no NaN
     _, changes = run([stopped(300)], state)
     assert summary(changes) == [("unauthorized_stop", "raised", 300)]
 
@@ -439,6 +460,7 @@ def test_state_round_trips() -> None:
     "damage",
     [
         lambda d: d.update(version=2),
+        lambda d: d.pop("version"),
         lambda d: d.pop("runs"),
         lambda d: d["open"].update(nonsense={"raised_at": "2026-03-02T06:00:00Z"}),
         lambda d: d.update(watching_since="yesterday"),

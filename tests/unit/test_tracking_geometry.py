@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -47,7 +47,9 @@ def to_lonlat(geometry: CorridorGeometry) -> Callable[[np.ndarray, np.ndarray], 
     return convert
 
 
-def offset_points(line: shapely.LineString, along_m: float, offsets_m: list[float]) -> np.ndarray:
+def offset_points(
+    line: shapely.LineString, along_m: float, offsets_m: Sequence[float]
+) -> np.ndarray:
     """Points ``offsets_m`` metres left of the line at ``along_m``, along its local normal."""
     a = np.array(line.interpolate(along_m).coords[0])
     b = np.array(line.interpolate(along_m + 1.0).coords[0])

@@ -40,7 +40,8 @@ SPEED_KMH = 50.0
 STEP_M = SPEED_KMH / 3.6 * FIX_PERIOD_S
 JITTER_M = 30.0
 MRN = "26AZ000101T0000017"
-CONTEXT = AlertContext(MRN, ROAD, T0 + timedelta(hours=24), armed=True)
+TIME_LIMIT = T0 + timedelta(hours=24)
+CONTEXT = AlertContext(MRN, ROAD, TIME_LIMIT, armed=True)
 
 
 @pytest.fixture(scope="module")
@@ -288,7 +289,7 @@ def test_overdue_when_the_trip_outlasts_its_time_limit(
     trip, _ = eventful
     state, _ = evaluate_all(geometry, trip.fixes)
     end = trip.fixes[-1].time
-    _, changes = check_time(state, CONTEXT, CONTEXT.time_limit + seconds(1))  # type: ignore[operator]
+    _, changes = check_time(state, CONTEXT, TIME_LIMIT + seconds(1))
     kinds = [(c.kind, c.change) for c in changes]
     assert kinds == [
         (AlertKind.OVERDUE, Change.RAISED),

@@ -45,7 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum, StrEnum
-from math import isnan
+from math import isfinite, isnan
 from typing import Any
 
 from tripp.corridor.model import TrackingRules, TransportMode
@@ -214,9 +214,9 @@ class MonitorState:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> MonitorState:
         """The state ``to_json`` wrote. Raises ValueError naming what is wrong."""
-        if data.get("version") != STATE_VERSION:
-            raise ValueError(f"monitor state version={data.get('version')!r}, expected 1")
         try:
+            if data["version"] != STATE_VERSION:
+                raise ValueError(f"version={data['version']!r}, expected {STATE_VERSION}")
             return cls(
                 last_fix=None if data["last_fix"] is None else Evidence.from_json(data["last_fix"]),
                 last_fix_devices=frozenset(str(d) for d in data["last_fix_devices"]),
@@ -319,17 +319,19 @@ def _deviation(fix: Fix, where: _Where, context: AlertContext) -> _Signal:
 
 
 def _stop(fix: Fix, where: _Where, context: AlertContext) -> _Signal:
-    if fix.speed_kmh is None:
+    speed_kmh = _speed_kmh(fix)
+    if speed_kmh is None:
         return _Signal.UNKNOWN
-    moving = fix.speed_kmh >= context.rules.stop_speed_kmh
+    moving = speed_kmh >= context.rules.stop_speed_kmh
     return _Signal.GOOD if moving or where.in_stop_zone else _Signal.BAD
 
 
 def _speeding(fix: Fix, where: _Where, context: AlertContext) -> _Signal:
     limit = context.rules.speed_limit_kmh.get(context.mode)
-    if fix.speed_kmh is None or limit is None:
+    speed_kmh = _speed_kmh(fix)
+    if speed_kmh is None or limit is None:
         return _Signal.UNKNOWN
-    return _Signal.BAD if fix.speed_kmh > limit else _Signal.GOOD
+    return _Signal.BAD if speed_kmh > limit else _Signal.GOOD
 
 
 def _seal(fix: Fix, where: _Where, context: AlertContext) -> _Signal:
@@ -535,7 +537,14 @@ def _where(assessment: Assessment, i: int) -> _Where:
 
 
 def _evidence(fix: Fix, where: _Where) -> Evidence:
-    return Evidence(fix.device_id, fix.time, fix.lat, fix.lon, fix.speed_kmh, where.distance_m)
+    return Evidence(fix.device_id, fix.time, fix.lat, fix.lon, _speed_kmh(fix), where.distance_m)
+
+
+def _speed_kmh(fix: Fix) -> float | None:
+    """The fix's speed, or None when unknown; a NaN or infinite speed is unknown too (and
+    would not be valid JSON in the stored evidence)."""
+    speed = fix.speed_kmh
+    return speed if speed is not None and isfinite(speed) else None
 
 
 def _iso(t: datetime) -> str:
