@@ -125,6 +125,8 @@ class Publisher:
         self._client.on_connect = self._on_connect
         self._client.on_publish = self._on_publish
         self._client.reconnect_delay_set(1, 1)
+        if address.username is not None:
+            self._client.username_pw_set(address.username, address.password)
         self._client.connect(address.host, address.port)
         self._client.loop_start()
         assert self._connected.wait(5), "publisher could not connect"

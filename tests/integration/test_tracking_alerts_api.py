@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
 from pyproj import Transformer
 from shapely.geometry import LineString
 

@@ -26,8 +26,7 @@ from tripp.db.uow import UnitOfWork
 from tripp.tracking.views import alert_view
 from tripp.webhooks.dispatcher import WebhookDispatcher
 from tripp.webhooks.model import Backoff, verify
-from tripp.webhooks.router import router
-from tripp.webhooks.service import alert_listener, enqueue_alert
+from tripp.webhooks.service import enqueue_alert
 from tripp.webhooks.tables import webhook_deliveries
 
 # --- a real receiver -------------------------------------------------------------
@@ -99,7 +98,6 @@ FAST = Backoff(base_s=2, cap_s=30, floor_s=1, max_attempts=3)
 @pytest.fixture
 def api(wiring: Wiring, tokens: Tokens) -> Iterator[Api]:
     app = create_app(wiring, run_jobs=False)
-    app.include_router(router)  # until the app factory includes it
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, tokens, wiring.corridor)
 
@@ -168,13 +166,13 @@ def test_a_visible_alert_is_delivered_signed_to_each_entitled_subscriber(
     assert dispatcher.deliver_due(NOW) == 2
     assert dispatcher.deliver_due(NOW) == 0  # nothing twice
 
-    by_path = {r.headers["x-tripp-delivery"]: r for r in receiver.requests}
-    assert len(by_path) == 2
+    by_delivery = {r.headers["x-tripp-delivery"]: r for r in receiver.requests}
+    assert len(by_delivery) == 2
     for hook in (mine, az):
         [entry] = log_of(api, t.carrier if hook is mine else t.az_customs, hook["id"])
         assert entry["status"] == "delivered" and entry["attempts"] == 1
         assert entry["last_status_code"] == 204 and entry["alert_id"] == alert_id
-        got = by_path[str(entry["id"])]
+        got = by_delivery[str(entry["id"])]
         assert verify(
             hook["secret"], got.body, timestamp=got.headers["x-tripp-timestamp"],
             signature_header=got.headers["x-tripp-signature"], now=time.time(),
@@ -413,7 +411,6 @@ def test_the_delivery_log_is_paged(
 def test_the_dispatcher_thread_delivers_alerts_raised_by_positions(
     api: Api, wiring: Wiring, receiver: Receiver
 ) -> None:
-    wiring.tracking.monitor.listeners.append(alert_listener)  # as the app factory will
     hook = subscribe(api, api.tokens.carrier, receiver.url(), ["seal_opened"])
     assert api.call("POST", "/devices", api.tokens.az_customs,
                     json={"id": "TRK-W", "kind": "tracker"}).status_code == 201  # fmt: skip

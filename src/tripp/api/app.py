@@ -25,6 +25,9 @@ from tripp.stats.router import router as stats_router
 from tripp.tracking.listeners import Listeners
 from tripp.tracking.router import router as tracking_router
 from tripp.tracking.service import Tracking
+from tripp.webhooks.dispatcher import WebhookDispatcher
+from tripp.webhooks.router import router as webhooks_router
+from tripp.webhooks.service import alert_listener
 
 log = logging.getLogger("tripp.jobs")
 
@@ -60,6 +63,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
         if devices is not None:
             await devices.start()
         if run_jobs:
+            dispatcher.start()
             job = asyncio.create_task(
                 _periodic_jobs(
                     ctx,
@@ -73,6 +77,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
             await devices.stop()
         batcher.stop()
         if job is not None:
+            await run_in_threadpool(dispatcher.stop)
             job.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await job
@@ -85,6 +90,10 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
     )
     app.state.ctx = ctx
     app.state.tracking = wiring.tracking
+    if alert_listener not in wiring.tracking.monitor.listeners:
+        wiring.tracking.monitor.listeners.append(alert_listener)
+    dispatcher = WebhookDispatcher(ctx.uow, clock=wiring.clock)
+    app.state.webhook_dispatcher = dispatcher
     app.state.authenticator = Authenticator(ctx.uow, wiring.settings.auth_cache_s)
     # Only carriers and admins lodge, and both see commercial data.
     batcher = LodgeBatcher(ctx, lambda m: movement_view(m, commercial=True))
@@ -95,6 +104,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
         guarantees_router,
         movements_router,
         tracking_router,
+        webhooks_router,
         stats_router,
     ):
         app.include_router(router)

@@ -300,7 +300,7 @@ class MqttCounters:
     ``ingested``: fixes the sink stored or found already stored (``duplicates``);
     ``rejected``: poison messages, acknowledged and dropped;
     ``sink_failures``: failed ``ingest`` calls, left unacknowledged for redelivery;
-    ``reconnects``: sessions resumed after the first connection.
+    ``reconnects``: sessions resumed after the first one (broker outages, sink failures).
     """
 
     received: int = 0
@@ -452,7 +452,7 @@ class MqttSubscriber:
                 self.address.host,
                 self.address.port,
                 keepalive=self._keepalive_s,
-                clean_start=True,
+                clean_start=False,
                 properties=self._connect_properties(),
             )
         except OSError as exc:
@@ -636,7 +636,6 @@ class MqttSubscriber:
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
         return client
 
     def _connect_properties(self) -> Properties:

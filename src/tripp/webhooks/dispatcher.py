@@ -71,6 +71,8 @@ class WebhookDispatcher:
     # --- lifecycle ---------------------------------------------------------------
 
     def start(self) -> None:
+        if self._stopping.is_set():
+            raise RuntimeError("the webhook dispatcher is stopped; make a new one")
         if self._thread is not None:
             raise RuntimeError("the webhook dispatcher is started already")
         self._thread = threading.Thread(target=self._run, name="tripp-webhooks", daemon=True)
@@ -131,8 +133,8 @@ class WebhookDispatcher:
 
     def _post(self, claimed: store.Claimed) -> Attempt:
         body = encode_body(claimed.body)
-        # The wall-clock time of sending, whatever ``now`` the round was run for:
-        # receivers compare it with their own clock to refuse replays.
+        # The clock's time of sending, not the round's ``now`` (which tests move
+        # ahead): receivers compare it with their own clock to refuse replays.
         stamp = int(self._clock().timestamp())
         headers = signed_headers(claimed.secret, body, timestamp=stamp, delivery_id=claimed.id)
         try:

@@ -103,12 +103,15 @@ def enqueue_alert(conn: Connection, alert: Mapping[str, Any], event: str, now: d
 
     Call it on the connection of the transaction that opened or cleared the
     alert: the deliveries then commit (or roll back) with the alert itself.
-    ``alert`` is the alert's API view (``tripp.tracking.views.alert_view``).
+    ``alert`` is the alert's API view (``tripp.tracking.views.alert_view``); an
+    ``event`` other than 'raised' or 'cleared' is a bug and raises ValueError.
     """
     kind, alert_id = str(alert["kind"]), int(alert["id"])
     body = alert_payload(alert, AlertEvent(event), now)
     visible: dict[Actor, bool] = {}
     rows = []
+    # Subscriptions are few (a handful per party): filtering them here keeps the
+    # kinds a plain JSON list on both stores, and checks each subscriber once.
     for hook in store.active_webhooks(conn):
         if not hook.wants(kind):
             continue

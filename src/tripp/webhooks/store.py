@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from tripp.parties.model import Role
 from tripp.webhooks.model import AlertEvent, Delivery, DeliveryStatus, Settlement, Webhook
@@ -20,7 +21,12 @@ _PENDING = DeliveryStatus.PENDING.value
 
 
 def insert_webhook(conn: Connection, row: dict[str, Any]) -> int:
-    key = conn.execute(insert(webhooks).values(**row)).inserted_primary_key
+    try:
+        key = conn.execute(insert(webhooks).values(**row)).inserted_primary_key
+    except DBAPIError as exc:
+        # The statement's parameters hold the secret: keep them out of any log of this error.
+        exc.hide_parameters = True
+        raise
     assert key is not None
     return int(key[0])
 

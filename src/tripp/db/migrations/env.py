@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import tripp.webhooks.tables  # noqa: F401  (registers its tables on the metadata)
 from tripp.db.tables import metadata
 
 connection = context.config.attributes["connection"]
