@@ -6,6 +6,7 @@ did not exist), 403 for what it may see but not do, 401 without a token.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,10 @@ class World:
 def build(api: Api) -> World:
     own = api.guarantee("500000.00", holder="AZ-CARRIER-0001")["grn"]
     other = api.guarantee("500000.00", holder="AZ-CARRIER-0002")["grn"]
+    api.call("POST", "/devices", api.tokens.admin, json={"id": "TRK-OWN", "kind": "tracker"})
+    armed = api.lodge(own).json()["mrn"]
+    api.event(armed, api.tokens.az_customs, "release", api.itinerary.office_of_departure,
+              tracker_id="TRK-OWN")
     own_mrn = api.lodge(own).json()["mrn"]
     other_mrn = api.lodge(other, token=api.tokens.other_carrier, holder="AZ-CARRIER-0002").json()[
         "mrn"
@@ -34,6 +39,7 @@ def build(api: Api) -> World:
 
 
 Request = Callable[[Api, World, str], Any]
+_ids = itertools.count()
 
 CELLS: dict[str, Request] = {
     "corridor": lambda a, w, t: a.call("GET", "/corridor", t),
@@ -59,17 +65,33 @@ CELLS: dict[str, Request] = {
     "cancel.own": lambda a, w, t: a.event(w.own_mrn, t, "cancel", reason="r"),
     "cancel.other": lambda a, w, t: a.event(w.other_mrn, t, "cancel", reason="r"),
     "stats": lambda a, w, t: a.call("GET", "/stats", t),
+    "device.create": lambda a, w, t: a.call(
+        "POST", "/devices", t, json={"id": f"D-{next(_ids)}", "kind": "tracker"}),
+    "device.armed_own": lambda a, w, t: a.call("GET", "/devices/TRK-OWN", t),
+    "positions.post": lambda a, w, t: a.call("POST", "/positions", t, json=[
+        {"device_id": "TRK-OWN", "time": "2026-01-01T00:00:00Z", "lat": 38.9, "lon": 46.3}]),
+    "track.own": lambda a, w, t: a.call("GET", f"/movements/{w.own_mrn}/track", t),
+    "track.other": lambda a, w, t: a.call("GET", f"/movements/{w.other_mrn}/track", t),
+    "alerts.list": lambda a, w, t: a.call("GET", "/alerts", t),
+    "webhooks.create": lambda a, w, t: a.call(
+        "POST", "/webhooks", t, json={"url": "http://127.0.0.1:9/hook", "kinds": ["seal_opened"]}),
 }
 
 # Cells are in CELLS order. "own" means AZ-CARRIER-0001's data; for customs and
 # the operator both movements are theirs to see (both cross AZ and AM).
 EXPECTED: dict[str, list[int]] = {
-    "admin":       [200, 201, 200, 200, 201, 201, 200, 200, 200, 200, 200, 201, 201, 200],
-    "az_customs":  [200, 201, 200, 200, 403, 403, 200, 200, 200, 200, 200, 201, 201, 200],
-    "am_customs":  [200, 201, 404, 404, 403, 403, 200, 200, 200, 200, 200, 403, 403, 200],
-    "carrier":     [200, 403, 200, 404, 201, 403, 200, 200, 404, 200, 404, 201, 404, 200],
-    "operator":    [200, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 403, 403, 200],
-    "observer":    [403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200],
+    "admin":       [200, 201, 200, 200, 201, 201, 200, 200, 200, 200, 200, 201, 201, 200,
+                    201, 200, 202, 200, 200, 200, 201],
+    "az_customs":  [200, 201, 200, 200, 403, 403, 200, 200, 200, 200, 200, 201, 201, 200,
+                    201, 200, 202, 200, 200, 200, 201],
+    "am_customs":  [200, 201, 404, 404, 403, 403, 200, 200, 200, 200, 200, 403, 403, 200,
+                    201, 200, 202, 200, 200, 200, 201],
+    "carrier":     [200, 403, 200, 404, 201, 403, 200, 200, 404, 200, 404, 201, 404, 200,
+                    403, 200, 403, 200, 404, 200, 201],
+    "operator":    [200, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 403, 403, 200,
+                    201, 200, 202, 200, 200, 200, 201],
+    "observer":    [403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200,
+                    403, 403, 403, 403, 403, 403, 403],
     "no_token":    [401] * len(CELLS),
 }  # fmt: skip
 
@@ -109,6 +131,8 @@ def test_operator_sees_no_commercial_data(api: Api) -> None:
 def test_carrier_lists_only_its_own(api: Api) -> None:
     world = build(api)
     mine = api.call("GET", "/movements", api.tokens.carrier).json()["items"]
-    assert [m["mrn"] for m in mine] == [world.own_mrn]
+    mrns = {m["mrn"] for m in mine}
+    assert world.own_mrn in mrns and world.other_mrn not in mrns
+    assert {m["holder"] for m in mine} == {"AZ-CARRIER-0001"}
     theirs = api.call("GET", "/movements", api.tokens.carrier, params={"holder": "AZ-CARRIER-0002"})
     assert theirs.json()["items"] == []
