@@ -105,3 +105,43 @@ def test_deviation_raised_once_and_cleared_and_scoped(timed_api: Api, clock: Clo
     am = api.call("GET", "/alerts", t.am_customs).json()["items"]
     assert len(am) == (1 if alert["country"] == "AM" else 0)
     assert api.call("GET", "/alerts", t.observer).status_code == 403
+
+
+def test_seal_opened_stays_until_acknowledged(timed_api: Api, clock: Clock) -> None:
+    api, t = timed_api, timed_api.tokens
+    api.call("POST", "/devices", t.az_customs, json={"id": "SEAL-1", "kind": "eseal"})
+    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
+    start = clock.now
+    api.event(
+        mrn,
+        t.az_customs,
+        "release",
+        api.itinerary.office_of_departure,
+        at=start,
+        tracker_id="SEAL-1",
+    )
+    clock.now = start + timedelta(minutes=15)
+    fixes = drive(api, "SEAL-1", start, off_route_from=999, off_route_to=999, n=12)
+    for f in fixes[5:]:
+        f["seal"] = "open"
+    api.call("POST", "/positions", t.operator, json=fixes[:8])
+    (alert,) = api.call("GET", "/alerts", t.az_customs, params={"kind": "seal_opened"}).json()[
+        "items"
+    ]
+    assert alert["cleared_at"] is None
+    assert api.call("POST", f"/alerts/{alert['id']}/acknowledge", t.carrier).status_code == 403
+    r = api.call(
+        "POST",
+        f"/alerts/{alert['id']}/acknowledge",
+        t.az_customs,
+        json={"note": "seal checked by the mobile team"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["cleared_at"] is not None
+    assert r.json()["details"]["acknowledged"]["by"] == "AZ-CUSTOMS"
+    again = api.call("POST", f"/alerts/{alert['id']}/acknowledge", t.az_customs)
+    assert again.status_code == 409
+    # The seal still reports open: no new alert while the condition lasts.
+    api.call("POST", "/positions", t.operator, json=fixes[8:])
+    items = api.call("GET", "/alerts", t.operator, params={"kind": "seal_opened"}).json()["items"]
+    assert len(items) == 1

@@ -25,8 +25,10 @@ from tripp.tracking import store
 from tripp.tracking.alerts import (
     AlertChange,
     AlertContext,
+    AlertKind,
     Change,
     MonitorState,
+    acknowledge,
     check_time,
     evaluate,
 )
@@ -114,6 +116,17 @@ class Monitor:
                 store.save_monitor_state(conn, mrn, state.to_json(), now)
                 made += len(changes)
         return made
+
+    def acknowledge(self, conn: Connection, movement: Movement, kind: str, at: datetime) -> None:
+        """A person closes the open alert of ``kind``; the kind stays quiet while its
+        condition lasts (a seal still reporting open is not raised again)."""
+        state = _load(conn, movement.mrn)
+        new_state, changes = acknowledge(state, self._context(movement), AlertKind(kind), at)
+        self._record(conn, changes, at)
+        if not changes:  # the state had lost it (an old replay): close the record anyway
+            for alert_id in _clear(conn, movement.mrn, kind, at):
+                self._notify(conn, alert_id, "cleared", at)
+        store.save_monitor_state(conn, movement.mrn, new_state.to_json(), at)
 
     def _context(self, movement: Movement) -> AlertContext:
         return AlertContext(

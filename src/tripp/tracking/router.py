@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tripp.api.auth import CurrentActor
 from tripp.api.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from tripp.api.problems import responses
-from tripp.api.types import Identifier, Mrn, QueryTime, UtcTime
+from tripp.api.types import Identifier, LongText, Mrn, QueryTime, UtcTime
 from tripp.errors import FieldError, Forbidden, InvalidInput
 from tripp.parties.model import Role
 from tripp.tracking.model import Device, DeviceKind, Fix, SealState
@@ -175,3 +175,24 @@ def list_alerts(
         actor, mrn=mrn, kind=kind, since=since, after_id=decode_cursor(cursor), limit=limit
     )
     return {"items": [alert_view(r) for r in rows], "next_cursor": encode_cursor(next_id)}
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: LongText | None = None
+
+
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response_model=AlertOut,
+    responses=responses(403, 404, 409, 422),
+    summary="Close an alert after looking",
+)
+def acknowledge_alert(
+    request: Request,
+    actor: CurrentActor,
+    alert_id: Annotated[int, Path(ge=1, le=2**62)],
+    body: Annotated[AcknowledgeIn | None, Body()] = None,
+) -> dict[str, Any]:
+    row = _tracking(request).acknowledge(actor, alert_id, body.note if body else None)
+    return alert_view(row)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import Connection, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tripp.corridor.model import Corridor
@@ -99,6 +99,25 @@ class Tracking:
         """Run the time-driven rules (overdue, tracker_silent) for every armed movement."""
         return self.monitor.check_time(self.uow, self.clock())
 
+    def acknowledge(self, actor: Actor, alert_id: int, note: str | None) -> Any:
+        """Close an open alert on a person's word; the record keeps who, when and why."""
+        if actor.role not in (Role.ADMIN, Role.CUSTOMS, Role.OPERATOR):
+            raise Forbidden(f"{actor.role} parties do not acknowledge alerts")
+        now = self.clock()
+        with self.uow.write() as conn:
+            if not alert_visible(conn, actor, alert_id):
+                raise NotFound(f"no alert {alert_id}")
+            row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).one()
+            if row.cleared_at is not None:
+                raise Conflict(f"alert {alert_id} was cleared at {row.cleared_at.isoformat()}")
+            movement = movement_store.get_movement(conn, row.mrn, for_update=True)
+            assert movement is not None  # the foreign key keeps it
+            details = {**row.details, "acknowledged": {"by": actor.party, "at": _iso(now),
+                                                       "note": note}}  # fmt: skip
+            conn.execute(update(alerts).where(alerts.c.id == alert_id).values(details=details))
+            self.monitor.acknowledge(conn, movement, row.kind, now)
+            return conn.execute(select(alerts).where(alerts.c.id == alert_id)).one()
+
     def housekeeping(self, retention_days: int) -> int:
         """Create the coming months' partitions; drop history older than the retention."""
         now = self.clock()
@@ -170,3 +189,7 @@ def alert_visible(conn: Connection, actor: Actor, alert_id: int) -> bool:
     if scope is not None:
         query = query.where(scope)
     return conn.execute(query).first() is not None
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
