@@ -28,8 +28,15 @@ test-unit: install
 test-integration: install
 	$(BIN)/pytest tests/integration
 
-## make bench: declarations per second, HTTP and service layer, SQLite and PostgreSQL
+## make bench: declarations/s and tracking figures, each beside a same-run baseline
+## (installs Debian's PostGIS for the ST_DWithin baseline when it is missing and we may)
+PG_MAJOR := $(shell ls /etc/postgresql 2>/dev/null | sort -n | tail -n 1)
 bench: install
+	@if [ -n "$(PG_MAJOR)" ] && ! dpkg -s postgresql-$(PG_MAJOR)-postgis-3 >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq postgresql-$(PG_MAJOR)-postgis-3; \
+	  else echo "PostGIS missing and not installable here: its baseline will be skipped"; fi; \
+	fi
 	$(BIN)/python -m bench
 
 lint: install

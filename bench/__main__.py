@@ -25,6 +25,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench import tracking
 from bench.declarations import (
     Result,
     declaration_json,
@@ -191,7 +192,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=50, help="declarations per unit of work")
     parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--suite", choices=["all", "declarations", "tracking"], default="all")
+    tracking.add_arguments(parser)
     args = parser.parse_args()
+    if args.suite in ("all", "declarations"):
+        declarations(args)
+    if args.suite in ("all", "tracking"):
+        with Progress(console=console) as progress:
+            rows = tracking.run(args, console, progress)
+        tracking.report(rows, console)
+
+
+def declarations(args: argparse.Namespace) -> None:
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp, Progress(console=console) as progress:
         for store in args.stores.split(","):
