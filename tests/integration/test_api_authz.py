@@ -29,8 +29,13 @@ def build(api: Api) -> World:
     other = api.guarantee("500000.00", holder="AZ-CARRIER-0002")["grn"]
     api.call("POST", "/devices", api.tokens.admin, json={"id": "TRK-OWN", "kind": "tracker"})
     armed = api.lodge(own).json()["mrn"]
-    api.event(armed, api.tokens.az_customs, "release", api.itinerary.office_of_departure,
-              tracker_id="TRK-OWN")
+    api.event(
+        armed,
+        api.tokens.az_customs,
+        "release",
+        api.itinerary.office_of_departure,
+        tracker_id="TRK-OWN",
+    )
     own_mrn = api.lodge(own).json()["mrn"]
     other_mrn = api.lodge(other, token=api.tokens.other_carrier, holder="AZ-CARRIER-0002").json()[
         "mrn"
@@ -66,15 +71,21 @@ CELLS: dict[str, Request] = {
     "cancel.other": lambda a, w, t: a.event(w.other_mrn, t, "cancel", reason="r"),
     "stats": lambda a, w, t: a.call("GET", "/stats", t),
     "device.create": lambda a, w, t: a.call(
-        "POST", "/devices", t, json={"id": f"D-{next(_ids)}", "kind": "tracker"}),
+        "POST", "/devices", t, json={"id": f"D-{next(_ids)}", "kind": "tracker"}
+    ),
     "device.armed_own": lambda a, w, t: a.call("GET", "/devices/TRK-OWN", t),
-    "positions.post": lambda a, w, t: a.call("POST", "/positions", t, json=[
-        {"device_id": "TRK-OWN", "time": "2026-01-01T00:00:00Z", "lat": 38.9, "lon": 46.3}]),
+    "positions.post": lambda a, w, t: a.call(
+        "POST",
+        "/positions",
+        t,
+        json=[{"device_id": "TRK-OWN", "time": "2026-01-01T00:00:00Z", "lat": 38.9, "lon": 46.3}],
+    ),
     "track.own": lambda a, w, t: a.call("GET", f"/movements/{w.own_mrn}/track", t),
     "track.other": lambda a, w, t: a.call("GET", f"/movements/{w.other_mrn}/track", t),
     "alerts.list": lambda a, w, t: a.call("GET", "/alerts", t),
     "webhooks.create": lambda a, w, t: a.call(
-        "POST", "/webhooks", t, json={"url": "http://127.0.0.1:9/hook", "kinds": ["seal_opened"]}),
+        "POST", "/webhooks", t, json={"url": "http://127.0.0.1:9/hook", "kinds": ["seal_opened"]}
+    ),
 }
 
 # Cells are in CELLS order. "own" means AZ-CARRIER-0001's data; for customs and
