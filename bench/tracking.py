@@ -29,6 +29,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -559,6 +560,7 @@ def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[byte
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so its workers can be stopped too
         )
     for _ in range(300):
         try:
@@ -566,7 +568,7 @@ def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[byte
                 return proc
         except httpx.HTTPError:
             time.sleep(0.1)
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)
     raise RuntimeError(f"server did not start: {log.read_text()[-1000:]}")
 
 
@@ -1085,7 +1087,11 @@ def ingest(args: argparse.Namespace | None, console: Console, progress: Progress
             http_row = http_ingest(fleet, args, progress, port)
         finally:
             server.terminate()
-            server.wait(20)
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(5)
     direct = in_process(w, fleet, progress)
     try:
         mqtt_row: Row | None = mqtt_ingest(w, fleet, args, progress)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, exists, insert, select, tuple_, update
 
 from tripp.codes.currency import from_minor, to_minor
-from tripp.corridor.model import Corridor
+from tripp.corridor.model import Corridor, TransportMode
 from tripp.db.tables import events, idempotency, movement_offices, movements
 from tripp.movements.codec import declaration_from_json, declaration_to_json
 from tripp.movements.model import EventType, Movement, MovementEvent, MovementState
@@ -112,9 +112,27 @@ def get_movement(conn: Connection, mrn: str, *, for_update: bool = False) -> Mov
     return _movement(row) if row else None
 
 
-def get_movements(conn: Connection, mrns: Sequence[str]) -> dict[str, Movement]:
-    rows = conn.execute(select(movements).where(movements.c.mrn.in_(list(mrns))))
-    return {r.mrn: _movement(r) for r in rows}
+@dataclass(frozen=True)
+class Watched:
+    """What tracking needs of a movement, read without parsing its declaration."""
+
+    mrn: str
+    state: MovementState
+    mode: TransportMode
+    time_limit: datetime | None
+
+
+def watched(conn: Connection, mrns: Sequence[str]) -> dict[str, Watched]:
+    mode = movements.c.declaration["transport"]["mode"].as_string()
+    rows = conn.execute(
+        select(
+            movements.c.mrn, movements.c.state, movements.c.time_limit, mode.label("mode")
+        ).where(movements.c.mrn.in_(list(mrns)))
+    )
+    return {
+        r.mrn: Watched(r.mrn, MovementState(r.state), TransportMode(r.mode), r.time_limit)
+        for r in rows
+    }
 
 
 def list_movements(conn: Connection, f: MovementFilter) -> tuple[list[Movement], int | None]:

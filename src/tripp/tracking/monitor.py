@@ -21,6 +21,7 @@ from tripp.db.tables import alerts, devices
 from tripp.db.uow import UnitOfWork
 from tripp.movements import store as movement_store
 from tripp.movements.model import UNDER_WAY, Movement
+from tripp.movements.store import Watched
 from tripp.tracking import store
 from tripp.tracking.alerts import (
     AlertChange,
@@ -57,9 +58,9 @@ class Monitor:
         armed_since: Mapping[str, datetime | None],
     ) -> None:
         """Evaluate new fixes of several movements; one geometry pass per transport mode."""
-        movements = movement_store.get_movements(conn, sorted(groups))
+        movements = movement_store.watched(conn, sorted(groups))
         raw = store.monitor_states_for(conn, sorted(movements))
-        work: list[tuple[Movement, MonitorState, list[Fix], bool]] = []
+        work: list[tuple[Watched, MonitorState, list[Fix], bool]] = []
         for mrn, movement in sorted(movements.items()):
             state = _parse(mrn, raw.get(mrn))
             fixes = sorted(groups[mrn], key=lambda f: (f.time, f.device_id))
@@ -82,12 +83,12 @@ class Monitor:
         if work:
             store.save_monitor_states(conn, saved, max(f[-1].time for _, _, f, _ in work))
 
-    def _assess_by_mode(self, items: list[tuple[Movement, list[Fix]]]) -> list[Assessment]:
+    def _assess_by_mode(self, items: list[tuple[Watched, list[Fix]]]) -> list[Assessment]:
         """Each movement's assessment, computed in one vectorised call per mode."""
         out: list[Assessment | None] = [None] * len(items)
         by_mode: dict[TransportMode, list[int]] = {}
         for i, (movement, _) in enumerate(items):
-            by_mode.setdefault(movement.declaration.transport.mode, []).append(i)
+            by_mode.setdefault(movement.mode, []).append(i)
         for mode, indexes in by_mode.items():
             fixes = [f for i in indexes for f in items[i][1]]
             whole = self.geometry.assess_fixes(mode, fixes)
@@ -128,10 +129,13 @@ class Monitor:
                 self._notify(conn, alert_id, "cleared", at)
         store.save_monitor_state(conn, movement.mrn, new_state.to_json(), at)
 
-    def _context(self, movement: Movement) -> AlertContext:
+    def _context(self, movement: Movement | Watched) -> AlertContext:
+        mode = (
+            movement.mode if isinstance(movement, Watched) else movement.declaration.transport.mode
+        )
         return AlertContext(
             mrn=movement.mrn,
-            mode=movement.declaration.transport.mode,
+            mode=mode,
             time_limit=movement.time_limit,
             armed=movement.state in UNDER_WAY,
             rules=self.corridor.tracking,
