@@ -12,13 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -36,6 +32,7 @@ from bench.declarations import (
     service_layer,
     setup_parties,
 )
+from bench.server import serve, stop
 from tripp.bootstrap import wire
 from tripp.config import Settings
 
@@ -58,41 +55,6 @@ def postgres_url() -> str | None:
     finally:
         admin.dispose()
     return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-
-
-def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "TRIPP_DATABASE_URL": url,
-        "TRIPP_LOG_LEVEL": "warning",
-        "TRIPP_OSMAND_PORT": "0",
-        "TRIPP_TELTONIKA_PORT": "0",
-        "TRIPP_MQTT_URL": "",
-    }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tripp",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not start: {log.read_text()[-1000:]}")
 
 
 def run_store(store: str, url: str, args: argparse.Namespace, progress: Progress) -> list[Result]:
@@ -140,8 +102,7 @@ def run_store(store: str, url: str, args: argparse.Namespace, progress: Progress
                 lambda: progress.advance(task),
             )
         finally:
-            proc.terminate()
-            proc.wait(20)
+            stop(proc)
     results.append(
         Result(store, f"HTTP end to end ({workers} worker{'s' if workers > 1 else ''})", n, seconds)
     )

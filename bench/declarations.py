@@ -28,6 +28,7 @@ from tripp.codes.mrn import new_mrn
 from tripp.corridor.model import Itinerary, TransportMode
 from tripp.guarantees import service as guarantees
 from tripp.movements.codec import declaration_to_json
+from tripp.movements.examples import example_declaration
 from tripp.movements.lodging import Lodged, LodgeRequest, lodge_batch
 from tripp.movements.schemas import DeclarationIn
 from tripp.movements.views import movement_view
@@ -57,31 +58,7 @@ def itinerary(w: Wiring) -> Itinerary:
 
 
 def declaration_json(it: Itinerary, grn: str) -> dict[str, Any]:
-    return {
-        "holder": HOLDER,
-        "guarantee": grn,
-        "office_of_departure": it.office_of_departure,
-        "offices_of_transit": list(it.offices_of_transit),
-        "office_of_destination": it.office_of_destination,
-        "transport": {
-            "mode": "road",
-            "vehicle_id": "10-AZ-123",
-            "nationality": "AZ",
-            "containers": ["CSQU3054383"],
-        },
-        "goods": [
-            {
-                "hs_code": "870323",
-                "description": "passenger cars",
-                "gross_mass_kg": "12000",
-                "packages": 4,
-                "value": "40000.00",
-                "currency": "USD",
-            }
-        ],
-        "consignor": {"name": "Baku Motors LLC", "country": "AZ"},
-        "consignee": {"name": "Nakhchivan Auto LLC", "country": "AZ"},
-    }
+    return example_declaration(it, grn, HOLDER)
 
 
 def setup_parties(w: Wiring) -> tuple[str, str]:

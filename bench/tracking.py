@@ -30,7 +30,6 @@ import multiprocessing
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import numpy.typing as npt
 import psycopg
@@ -56,8 +54,9 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import postgis
+from bench import postgis, server
 from bench.declarations import declaration_json
+from bench.server import free_port
 
 FloatArray = npt.NDArray[np.float64]
 PG_ADMIN = os.environ.get(
@@ -523,53 +522,16 @@ def iso(t: datetime) -> str:
 # --- 3a. HTTP ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 JOBS_INTERVAL_S = 3600  # the server's periodic jobs: once at start-up, then not in the run
 
 
 def serve(url: str, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
-    """``tripp serve`` in a subprocess. It is started before the fleet is armed and its
-    periodic jobs (check_time, one transaction per armed movement) are put off, so they
-    do not run inside the measured window; ``time_rules`` measures them apart."""
-    env = {
-        **os.environ,
-        "TRIPP_DATABASE_URL": url,
-        "TRIPP_LOG_LEVEL": "warning",
-        "TRIPP_OSMAND_PORT": "0",
-        "TRIPP_TELTONIKA_PORT": "0",
-        "TRIPP_MQTT_URL": "",
-        "TRIPP_OVERDUE_INTERVAL_S": str(JOBS_INTERVAL_S),
-    }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tripp",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so its workers can be stopped too
-        )
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise RuntimeError(f"server did not start: {log.read_text()[-1000:]}")
+    """``tripp serve``, started before the fleet is armed, with its periodic jobs
+    (check_time, one transaction per armed movement) put off so that they do not run
+    inside the measured window; ``time_rules`` measures them apart."""
+    return server.serve(
+        url, port, workers, log, env={"TRIPP_OVERDUE_INTERVAL_S": str(JOBS_INTERVAL_S)}
+    )
 
 
 def wait_quiet(url: str, limit_s: float = 90.0) -> float:

@@ -16,6 +16,7 @@ from tests.conftest import Tokens
 from tripp.api.app import create_app
 from tripp.bootstrap import Wiring
 from tripp.corridor.model import Corridor, Itinerary, TransportMode
+from tripp.movements.examples import example_declaration
 
 _ids = itertools.count()
 
@@ -41,33 +42,7 @@ def declaration_body(
     it: Itinerary, grn: str, holder: str = "AZ-CARRIER-0001", **overrides: Any
 ) -> dict[str, Any]:
     """A sound declaration along ``it``; ``overrides`` replace top-level fields."""
-    body: dict[str, Any] = {
-        "holder": holder,
-        "guarantee": grn,
-        "office_of_departure": it.office_of_departure,
-        "offices_of_transit": list(it.offices_of_transit),
-        "office_of_destination": it.office_of_destination,
-        "transport": {
-            "mode": "road",
-            "vehicle_id": "10-AZ-123",
-            "nationality": "AZ",
-            "containers": ["CSQU3054383"],
-        },
-        "goods": [
-            {
-                "hs_code": "870323",
-                "description": "passenger cars",
-                "gross_mass_kg": "12000",
-                "packages": 4,
-                "value": "40000.00",
-                "currency": "USD",
-            }
-        ],
-        "consignor": {"name": "Baku Motors LLC", "country": "AZ"},
-        "consignee": {"name": "Nakhchivan Auto LLC", "country": "AZ"},
-    }
-    body.update(overrides)
-    return body
+    return example_declaration(it, grn, holder, **overrides)
 
 
 @dataclass
