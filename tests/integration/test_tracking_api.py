@@ -120,7 +120,7 @@ def test_positions_batch_duplicates_and_track(api: Api) -> None:
 def test_positions_of_unarmed_devices_are_stored_without_a_movement(api: Api) -> None:
     register(api, "TRK-C")
     start = datetime.now(UTC)
-    r = api.call("POST", "/positions", api.tokens.az_customs, json=fixes("TRK-C", start, 3))
+    r = api.call("POST", "/positions", api.tokens.operator, json=fixes("TRK-C", start, 3))
     assert r.json()["accepted"] == 3
     latest = api.call("GET", "/devices/TRK-C", api.tokens.admin).json()["latest_position"]
     assert latest is not None and latest["lat"] == 38.91

@@ -19,7 +19,9 @@ from tripp.tracking.service import Tracking
 from tripp.tracking.views import alert_view, device_view, track_feature
 
 router = APIRouter(prefix="/api/v1", tags=["tracking"])
-_POSTERS = (Role.ADMIN, Role.CUSTOMS, Role.OPERATOR)
+# Positions come from devices through the operator's gateways; a customs authority that could
+# post them could fabricate another country's alerts.
+_POSTERS = (Role.ADMIN, Role.OPERATOR)
 AlertKind = Literal[
     "route_deviation", "unauthorized_stop", "seal_opened", "speeding", "overdue", "tracker_silent"
 ]
