@@ -122,16 +122,20 @@ class Watched:
     time_limit: datetime | None
 
 
-def watched(conn: Connection, mrns: Sequence[str]) -> dict[str, Watched]:
+def watched(conn: Connection, mrns: Sequence[str], *, lock: bool = False) -> dict[str, Watched]:
+    """``lock``: hold the movements (in MRN order, so concurrent batches cannot deadlock)
+    until the transaction ends, as their tracking state is about to change."""
     mode = movements.c.declaration["transport"]["mode"].as_string()
-    rows = conn.execute(
-        select(
-            movements.c.mrn, movements.c.state, movements.c.time_limit, mode.label("mode")
-        ).where(movements.c.mrn.in_(list(mrns)))
+    query = (
+        select(movements.c.mrn, movements.c.state, movements.c.time_limit, mode.label("mode"))
+        .where(movements.c.mrn.in_(list(mrns)))
+        .order_by(movements.c.mrn)
     )
+    if lock:
+        query = query.with_for_update(of=movements)
     return {
         r.mrn: Watched(r.mrn, MovementState(r.state), TransportMode(r.mode), r.time_limit)
-        for r in rows
+        for r in conn.execute(query)
     }
 
 

@@ -58,7 +58,7 @@ class Monitor:
         armed_since: Mapping[str, datetime | None],
     ) -> None:
         """Evaluate new fixes of several movements; one geometry pass per transport mode."""
-        movements = movement_store.watched(conn, sorted(groups))
+        movements = movement_store.watched(conn, sorted(groups), lock=True)
         raw = store.monitor_states_for(conn, sorted(movements))
         work: list[tuple[Watched, MonitorState, list[Fix], bool]] = []
         for mrn, movement in sorted(movements.items()):
