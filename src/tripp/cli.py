@@ -79,7 +79,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="default TRIPP_PORT or 8000")] = None,
     workers: Annotated[int, typer.Option(min=1, help="server processes (PostgreSQL only)")] = 1,
 ) -> None:
-    """Migrate the database if needed, then serve the API."""
+    """Migrate the database if needed, then serve the API and, with one worker, the device
+    listeners (OsmAnd, Teltonika, MQTT: see TRIPP_OSMAND_PORT, TRIPP_TELTONIKA_PORT,
+    TRIPP_MQTT_URL)."""
     import uvicorn
 
     w = _migrated()
