@@ -145,3 +145,73 @@ def test_seal_opened_stays_until_acknowledged(timed_api: Api, clock: Clock) -> N
     api.call("POST", "/positions", t.operator, json=fixes[8:])
     items = api.call("GET", "/alerts", t.operator, params={"kind": "seal_opened"}).json()["items"]
     assert len(items) == 1
+
+
+def _armed(api: Api, clock: Clock, device: str) -> tuple[str, datetime]:
+    t = api.tokens
+    api.call("POST", "/devices", t.az_customs, json={"id": device, "kind": "tracker"})
+    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
+    start = clock.now
+    r = api.event(
+        mrn, t.az_customs, "release", api.itinerary.office_of_departure, at=start, tracker_id=device
+    )
+    assert r.status_code == 201, r.text
+    return mrn, start
+
+
+def test_fixes_older_than_the_arming_are_stored_apart(timed_api: Api, clock: Clock) -> None:
+    api = timed_api
+    mrn, start = _armed(api, clock, "OLD-1")
+    old = drive(api, "OLD-1", start - timedelta(hours=3), off_route_from=0, off_route_to=0, n=2)
+    for fix in (old[1], old[0]):  # the second is older still: once a replay would crash
+        r = api.call("POST", "/positions", api.tokens.operator, json=[fix])
+        assert r.status_code == 202, r.text
+    track = api.call("GET", f"/movements/{mrn}/track", api.tokens.operator).json()
+    assert track["properties"]["fixes"] == 0
+
+
+def test_late_fix_after_two_deviation_episodes(timed_api: Api, clock: Clock) -> None:
+    api = timed_api
+    mrn, start = _armed(api, clock, "TWO-1")
+    clock.now = start + timedelta(minutes=30)
+    first = drive(api, "TWO-1", start, off_route_from=10, off_route_to=25, n=60)
+    second = drive(api, "TWO-1", start, off_route_from=45, off_route_to=60, n=60)
+    fixes = first[:40] + second[40:]
+    late, rest = fixes[5], fixes[:5] + fixes[6:]
+    assert api.call("POST", "/positions", api.tokens.operator, json=rest).status_code == 202
+    r = api.call("POST", "/positions", api.tokens.operator, json=[late])
+    assert r.status_code == 202, r.text
+    items = api.call("GET", "/alerts", api.tokens.operator, params={"mrn": mrn}).json()["items"]
+    deviations = sorted((a for a in items if a["kind"] == "route_deviation"), key=lambda a: a["at"])
+    assert len(deviations) == 2, items
+    assert deviations[0]["cleared_at"] is not None and deviations[1]["cleared_at"] is None
+
+
+def test_a_rearmed_device_shows_nothing_of_the_previous_trip(timed_api: Api, clock: Clock) -> None:
+    api, t = timed_api, timed_api.tokens
+    mrn_a, start = _armed(api, clock, "RE-1")
+    clock.now = start + timedelta(minutes=10)
+    trip_a = drive(api, "RE-1", start, off_route_from=0, off_route_to=0, n=20)
+    api.call("POST", "/positions", t.operator, json=trip_a[:10])
+    assert (
+        api.event(
+            mrn_a, t.az_customs, "arrival", api.itinerary.office_of_destination, at=clock.now
+        ).status_code
+        == 201
+    )
+    other = api.guarantee(holder="AZ-CARRIER-0002")["grn"]
+    mrn_b = api.lodge(other, token=t.other_carrier, holder="AZ-CARRIER-0002").json()["mrn"]
+    r = api.event(
+        mrn_b,
+        t.az_customs,
+        "release",
+        api.itinerary.office_of_departure,
+        at=clock.now,
+        tracker_id="RE-1",
+    )
+    assert r.status_code == 201, r.text
+    device = api.call("GET", "/devices/RE-1", t.other_carrier).json()
+    assert device["armed_for"] == mrn_b and device["latest_position"] is None
+    api.call("POST", "/positions", t.operator, json=trip_a[10:])  # trip A's fixes, late
+    track_b = api.call("GET", f"/movements/{mrn_b}/track", t.other_carrier).json()
+    assert track_b["properties"]["fixes"] == 0

@@ -89,7 +89,7 @@ def test_release_arms_and_arrival_disarms(api: Api) -> None:
 def test_positions_batch_duplicates_and_track(api: Api) -> None:
     register(api, "TRK-B")
     mrn = released_with_tracker(api, "TRK-B")
-    start = datetime.now(UTC)
+    start = datetime.now(UTC) + timedelta(seconds=10)  # leaves room for a late fix after release
     batch = fixes("TRK-B", start, 5)
     r = api.call("POST", "/positions", api.tokens.operator, json=batch)
     assert r.status_code == 202 and r.json() == {"accepted": 5, "duplicates": 0, "unknown": 0}

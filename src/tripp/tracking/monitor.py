@@ -70,15 +70,17 @@ class Monitor:
                     store.movement_fixes(conn, mrn, since=armed_since.get(mrn)),
                     MonitorState(),
                 )
-            work.append((movement, state, fixes, replay))
+            if fixes:
+                work.append((movement, state, fixes, replay))
         assessments = self._assess_by_mode([(m, f) for m, _, f, _ in work])
         saved: dict[str, dict[str, Any]] = {}
         for (movement, state, fixes, replay), assessment in zip(work, assessments, strict=True):
             new_state, changes = evaluate(state, self._context(movement), fixes, assessment)
             now = fixes[-1].time
-            self._record(conn, changes, now, replay=replay)
             if replay:
-                self._reconcile(conn, movement.mrn, new_state, now)
+                self._rewrite(conn, movement.mrn, changes, now)
+            else:
+                self._record(conn, changes, now)
             saved[movement.mrn] = new_state.to_json()
         if work:
             store.save_monitor_states(conn, saved, max(f[-1].time for _, _, f, _ in work))
@@ -141,30 +143,68 @@ class Monitor:
             rules=self.corridor.tracking,
         )
 
-    def _record(
-        self,
-        conn: Connection,
-        changes: Sequence[AlertChange],
-        now: datetime,
-        *,
-        replay: bool = False,
-    ) -> None:
-        # Alerts a replay merged into an earlier record were announced already.
-        merged: set[int] = set()
+    def _record(self, conn: Connection, changes: Sequence[AlertChange], now: datetime) -> None:
         for change in changes:
             if change.change is Change.RAISED:
-                earlier = _overlapping(conn, change) if replay else None
-                if earlier is not None:
-                    _merge(conn, earlier, change)
-                    merged.add(earlier)
-                    continue
                 alert_id = self._open(conn, change, now)
                 if alert_id is not None:
                     self._notify(conn, alert_id, "raised", now)
             else:
                 for alert_id in _clear(conn, change.mrn, change.kind.value, change.at):
-                    if alert_id not in merged:
+                    self._notify(conn, alert_id, "cleared", now)
+
+    def _rewrite(
+        self, conn: Connection, mrn: str, changes: Sequence[AlertChange], now: datetime
+    ) -> None:
+        """After a replay, make the movement's alert records match the replayed episodes.
+
+        Episodes and records of a kind are paired in time order: a record is corrected in
+        place, a replayed episode without a record is inserted, a record without an episode
+        is withdrawn. Records are closed before any is reopened, so the one-open-alert index
+        holds at every step; only changes of open/closed are announced.
+        """
+        episodes = _episodes(changes)
+        kinds = set(episodes) | {r.kind for r in conn.execute(
+            select(alerts.c.kind).where(alerts.c.mrn == mrn)).all()}  # fmt: skip
+        for kind in sorted(kinds):
+            rows = conn.execute(
+                select(alerts).where(alerts.c.mrn == mrn, alerts.c.kind == kind)
+                .order_by(alerts.c.raised_at, alerts.c.id)
+            ).all()  # fmt: skip
+            eps = episodes.get(kind, [])
+            for row in rows[len(eps) :]:  # withdrawn: the full history does not hold them
+                if row.cleared_at is None:
+                    _set_cleared(conn, row.id, row.raised_at, {**row.details, "withdrawn": True})
+                    self._notify(conn, row.id, "cleared", now)
+            pairs = list(zip(rows, eps, strict=False))
+            for row, (raised, cleared_at) in sorted(pairs, key=lambda p: p[1][1] is None):
+                self._correct(conn, row, raised, cleared_at, now)
+            for raised, cleared_at in eps[len(rows) :]:
+                alert_id = self._open(conn, raised, now)
+                if alert_id is not None:
+                    self._notify(conn, alert_id, "raised", now)
+                    if cleared_at is not None:
+                        _set_cleared(conn, alert_id, cleared_at, None)
                         self._notify(conn, alert_id, "cleared", now)
+
+    def _correct(
+        self,
+        conn: Connection,
+        row: Any,
+        raised: AlertChange,
+        cleared_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        lon, lat = raised.location if raised.location else (None, None)
+        country = self.locator.country(lon, lat) if lon is not None and lat is not None else None
+        conn.execute(
+            update(alerts).where(alerts.c.id == row.id).values(
+                raised_at=raised.at, cleared_at=cleared_at, lon=lon, lat=lat, country=country,
+                details={**row.details, "evidence": [e.to_json() for e in raised.evidence]},
+            )
+        )  # fmt: skip
+        if (row.cleared_at is None) != (cleared_at is None):
+            self._notify(conn, row.id, "cleared" if cleared_at else "raised", now)
 
     def _open(self, conn: Connection, change: AlertChange, now: datetime) -> int | None:
         if _open_id(conn, change.mrn, change.kind.value) is not None:
@@ -178,17 +218,6 @@ class Monitor:
             "recorded_at": now,
         }  # fmt: skip
         return int(conn.execute(insert(alerts).returning(alerts.c.id), [row]).scalar_one())
-
-    def _reconcile(self, conn: Connection, mrn: str, state: MonitorState, at: datetime) -> None:
-        """After a replay, close what the replayed history no longer holds open."""
-        still_open = {k.value for k in state.open_alerts}
-        rows = conn.execute(
-            select(alerts.c.kind).where(alerts.c.mrn == mrn, alerts.c.cleared_at.is_(None))
-        )
-        for (kind,) in rows.all():
-            if kind not in still_open:
-                for alert_id in _clear(conn, mrn, kind, at):
-                    self._notify(conn, alert_id, "cleared", at)
 
     def _notify(self, conn: Connection, alert_id: int, event: str, now: datetime) -> None:
         if not self.listeners:
@@ -223,38 +252,34 @@ def _parse(mrn: str, raw: dict[str, Any] | None) -> MonitorState:
 
 def _open_id(conn: Connection, mrn: str, kind: str) -> int | None:
     row = conn.execute(
-        select(alerts.c.id).where(
-            alerts.c.mrn == mrn, alerts.c.kind == kind, alerts.c.cleared_at.is_(None)
-        )
-    ).first()
-    return None if row is None else int(row.id)
-
-
-def _overlapping(conn: Connection, change: AlertChange) -> int | None:
-    """An alert of the change's kind still open at ``change.at``: the same episode, seen
-    earlier from fewer fixes, which a replay corrects rather than duplicates."""
-    row = conn.execute(
         select(alerts.c.id)
-        .where(
-            alerts.c.mrn == change.mrn,
-            alerts.c.kind == change.kind.value,
-            (alerts.c.cleared_at.is_(None)) | (alerts.c.cleared_at >= change.at),
-        )
-        .order_by(alerts.c.raised_at)
+        .where(alerts.c.mrn == mrn, alerts.c.kind == kind, alerts.c.cleared_at.is_(None))
+        .order_by(alerts.c.raised_at.desc(), alerts.c.id.desc())
     ).first()
     return None if row is None else int(row.id)
 
 
-def _merge(conn: Connection, alert_id: int, change: AlertChange) -> None:
-    lon, lat = change.location if change.location else (None, None)
-    conn.execute(
-        update(alerts)
-        .where(alerts.c.id == alert_id)
-        .values(
-            raised_at=change.at, cleared_at=None, lon=lon, lat=lat,
-            details={"evidence": [e.to_json() for e in change.evidence]},
-        )
-    )  # fmt: skip
+def _episodes(
+    changes: Sequence[AlertChange],
+) -> dict[str, list[tuple[AlertChange, datetime | None]]]:
+    """Per kind, the replayed episodes in order: (the raising change, cleared at or None)."""
+    episodes: dict[str, list[tuple[AlertChange, datetime | None]]] = {}
+    for change in changes:
+        kind = episodes.setdefault(change.kind.value, [])
+        if change.change is Change.RAISED:
+            kind.append((change, None))
+        elif kind and kind[-1][1] is None:
+            kind[-1] = (kind[-1][0], change.at)
+    return episodes
+
+
+def _set_cleared(
+    conn: Connection, alert_id: int, at: datetime, details: dict[str, Any] | None
+) -> None:
+    values: dict[str, Any] = {"cleared_at": at}
+    if details is not None:
+        values["details"] = details
+    conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
 
 
 def _clear(conn: Connection, mrn: str, kind: str, at: datetime) -> list[int]:

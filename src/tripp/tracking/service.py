@@ -65,7 +65,16 @@ class Tracking:
             found = store.get_device(conn, device_id)
             if found is None or not self._may_see_device(conn, actor, found[1]):
                 raise NotFound(f"no device {device_id}")
-            return found[0], found[1], store.latest(conn, device_id)
+            device, mrn, armed_at = found
+            latest = store.latest(conn, device_id)
+        # A carrier sees positions of its own trip only, not the previous holder's.
+        if (
+            actor.role is Role.CARRIER
+            and latest is not None
+            and (armed_at is None or latest.time < armed_at)
+        ):
+            latest = None
+        return device, mrn, latest
 
     def _may_see_device(self, conn: Connection, actor: Actor, mrn: str | None) -> bool:
         if actor.role is not Role.CARRIER:
@@ -80,16 +89,23 @@ class Tracking:
         unique = list({(f.device_id, f.time): f for f in fixes}.values())
         with self.uow.write() as conn:
             known = store.known_devices(conn, sorted({f.device_id for f in unique}))
-            kept = [f for f in unique if f.device_id in known]
+            # Written in key order: two batches then lock rows in the same order (no deadlock).
+            kept = sorted(
+                (f for f in unique if f.device_id in known), key=lambda f: (f.device_id, f.time)
+            )
             armed = store.armed_for(conn, sorted(known))
-            mrns = {device: mrn for device, (mrn, _) in armed.items()}
-            new_keys = store.insert_positions(conn, kept, mrns, self.clock())
-            new = [f for f in kept if (f.device_id, f.time) in new_keys]
-            store.upsert_latest(conn, _newest_per_device(new))
+            # A fix belongs to the movement its device is armed for only from the arming on:
+            # an older fix (a previous trip's, uploaded late) must not land on this one.
+            mrn_of = [_movement_of(f, armed) for f in kept]
+            new_keys = store.insert_positions(conn, kept, mrn_of, self.clock())
             by_mrn: dict[str, list[Fix]] = defaultdict(list)
-            for f in new:
-                if f.device_id in mrns:
-                    by_mrn[mrns[f.device_id]].append(f)
+            new = []
+            for f, mrn in zip(kept, mrn_of, strict=True):
+                if (f.device_id, f.time) in new_keys:
+                    new.append(f)
+                    if mrn is not None:
+                        by_mrn[mrn].append(f)
+            store.upsert_latest(conn, sorted(_newest_per_device(new), key=lambda f: f.device_id))
             since = {mrn: at for mrn, at in armed.values()}
             self.monitor.on_batch(conn, by_mrn, since)
         unknown = len(unique) - len(kept)
@@ -155,6 +171,11 @@ class Tracking:
                 conn, mrn=mrn, kind=kind, since=since, scope=_alert_scope(actor),
                 after_id=after_id, limit=limit,
             )  # fmt: skip
+
+
+def _movement_of(f: Fix, armed: dict[str, tuple[str, datetime]]) -> str | None:
+    found = armed.get(f.device_id)
+    return found[0] if found is not None and f.time >= found[1] else None
 
 
 def _newest_per_device(fixes: Sequence[Fix]) -> list[Fix]:

@@ -35,10 +35,14 @@ def _device(row: Row[Any]) -> Device:
     return Device(row.id, DeviceKind(row.kind), row.imei, row.model, row.seal_io)
 
 
-def get_device(conn: Connection, device_id: str) -> tuple[Device, str | None] | None:
-    """The device and the MRN it is armed for, if any."""
+def get_device(
+    conn: Connection, device_id: str
+) -> tuple[Device, str | None, datetime | None] | None:
+    """The device, the MRN it is armed for (if any) and since when."""
     row = conn.execute(select(devices).where(devices.c.id == device_id)).first()
-    return (_device(row), row.armed_mrn) if row else None
+    if row is None:
+        return None
+    return _device(row), row.armed_mrn, _utc(row.armed_at) if row.armed_at else None
 
 
 def device_by_imei(conn: Connection, imei: str) -> Device | None:
@@ -105,9 +109,10 @@ RETURNING device_id, time
 
 
 def insert_positions(
-    conn: Connection, fixes: Sequence[Fix], mrns: dict[str, str], received_at: datetime
+    conn: Connection, fixes: Sequence[Fix], mrns: Sequence[str | None], received_at: datetime
 ) -> set[tuple[str, datetime]]:
-    """Store fixes not stored before; returns the (device, time) keys that were new."""
+    """Store fixes not stored before, ``mrns[i]`` the movement fix i belongs to (None for
+    none); returns the (device, time) keys that were new."""
     if not fixes:
         return set()
     if conn.dialect.name == "postgresql":
@@ -118,7 +123,8 @@ def insert_positions(
         .returning(positions.c.device_id, positions.c.time)
     )
     rows = conn.execute(
-        statement, [_position_row(f, mrns.get(f.device_id), received_at) for f in fixes]
+        statement,
+        [_position_row(f, mrn, received_at) for f, mrn in zip(fixes, mrns, strict=True)],
     )
     return {(r.device_id, _utc(r.time)) for r in rows}
 
@@ -132,7 +138,7 @@ def _finite(attributes: Any) -> dict[str, Any]:
 
 
 def _insert_positions_pg(
-    conn: Connection, fixes: Sequence[Fix], mrns: dict[str, str], received_at: datetime
+    conn: Connection, fixes: Sequence[Fix], mrns: Sequence[str | None], received_at: datetime
 ) -> set[tuple[str, datetime]]:
     columns: dict[str, Any] = {
         "d": [f.device_id for f in fixes],
@@ -143,7 +149,7 @@ def _insert_positions_pg(
         "co": [f.course for f in fixes],
         "se": [f.seal.value if f.seal else None for f in fixes],
         "at": [json.dumps(_finite(f.attributes)) for f in fixes],
-        "m": [mrns.get(f.device_id) for f in fixes],
+        "m": list(mrns),
         "received": received_at,
     }
     rows = conn.exec_driver_sql(_PG_INSERT_POSITIONS, columns)
