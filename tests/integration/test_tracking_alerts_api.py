@@ -215,3 +215,33 @@ def test_a_rearmed_device_shows_nothing_of_the_previous_trip(timed_api: Api, clo
     api.call("POST", "/positions", t.operator, json=trip_a[10:])  # trip A's fixes, late
     track_b = api.call("GET", f"/movements/{mrn_b}/track", t.other_carrier).json()
     assert track_b["properties"]["fixes"] == 0
+
+
+def test_time_driven_alerts_from_the_periodic_round(timed_api: Api, clock: Clock) -> None:
+    api, t = timed_api, timed_api.tokens
+    mrns = []
+    for i in range(3):  # several movements: the round works in chunks
+        api.call("POST", "/devices", t.az_customs, json={"id": f"TIME-{i}", "kind": "tracker"})
+        mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
+        r = api.event(
+            mrn,
+            t.az_customs,
+            "release",
+            api.itinerary.office_of_departure,
+            at=clock.now,
+            tracker_id=f"TIME-{i}",
+            time_limit=(clock.now + timedelta(hours=2)).isoformat(),
+        )
+        assert r.status_code == 201, r.text
+        mrns.append(mrn)
+    tracking = api.http.app.state.tracking  # type: ignore[attr-defined]
+    tracking.monitor.check_chunk = 2  # three movements: two transactions
+    assert tracking.check_time() == 0  # just armed: nothing yet
+    clock.now += timedelta(minutes=20)  # silent for longer than silent_after_s (600 s)
+    assert tracking.check_time() == 3
+    clock.now += timedelta(hours=2)  # past the time limit
+    tracking.check_time()
+    assert tracking.check_time() == 0  # a second round in the same state changes nothing
+    items = api.call("GET", "/alerts", t.operator).json()["items"]
+    kinds = sorted((a["mrn"], a["kind"]) for a in items)
+    assert kinds == sorted([(m, k) for m in mrns for k in ("overdue", "tracker_silent")])

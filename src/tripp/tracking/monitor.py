@@ -41,6 +41,7 @@ from tripp.tracking.views import alert_view
 log = logging.getLogger("tripp.tracking.monitor")
 # Called in the alert's own transaction with (connection, alert view, "raised"|"cleared",
 # now): the webhook outbox hangs here, so a delivery exists if and only if the alert does.
+CHECK_CHUNK = 200  # movements per transaction in a round of the time-driven rules
 AlertListener = Callable[[Connection, dict[str, Any], str, datetime], None]
 
 
@@ -50,6 +51,7 @@ class Monitor:
         self.geometry = CorridorGeometry.from_corridor(corridor)
         self.locator = locator or CountryLocator.bundled()
         self.listeners: list[AlertListener] = []
+        self.check_chunk = CHECK_CHUNK
 
     def on_batch(
         self,
@@ -109,15 +111,27 @@ class Monitor:
                     devices.c.armed_mrn.is_not(None)))}
             )  # fmt: skip
         made = 0
-        for mrn in mrns:
+        # Chunks of movements per transaction: a round over thousands of armed movements
+        # costs a few transactions, and only the states that changed are written back.
+        for start in range(0, len(mrns), self.check_chunk):
             with uow.write() as conn:
-                movement = movement_store.get_movement(conn, mrn, for_update=True)
-                if movement is None:
-                    continue
-                state, changes = check_time(_load(conn, mrn), self._context(movement), now)
-                self._record(conn, changes, now)
-                store.save_monitor_state(conn, mrn, state.to_json(), now)
-                made += len(changes)
+                made += self._check_chunk(conn, mrns[start : start + self.check_chunk], now)
+        return made
+
+    def _check_chunk(self, conn: Connection, mrns: Sequence[str], now: datetime) -> int:
+        watched = movement_store.watched(conn, mrns, lock=True)
+        raw = store.monitor_states_for(conn, sorted(watched))
+        changed: dict[str, dict[str, Any]] = {}
+        made = 0
+        for mrn, movement in sorted(watched.items()):
+            before = raw.get(mrn)
+            state, changes = check_time(_parse(mrn, before), self._context(movement), now)
+            self._record(conn, changes, now)
+            after = state.to_json()
+            if after != before:
+                changed[mrn] = after
+            made += len(changes)
+        store.save_monitor_states(conn, changed, now)
         return made
 
     def acknowledge(self, conn: Connection, movement: Movement, kind: str, at: datetime) -> None:
