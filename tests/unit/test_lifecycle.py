@@ -52,7 +52,7 @@ def test_happy_path_to_written_off() -> None:
         (EventType.ARRIVAL, None),
         (EventType.CONTROL_RESULT, "satisfactory"),
     )
-    assert m.state is S.WRITTEN_OFF and m.releases_guarantee_now
+    assert m.state is S.WRITTEN_OFF
     assert m.seals == ("S1",) and m.arrived_at is not None
 
 
@@ -120,11 +120,3 @@ def test_state_machine_follows_the_table(seq: list[tuple[EventType, str | None]]
             with pytest.raises(IllegalTransition):
                 m.apply(event(kind, outcome, i))
             assert m.state is before
-
-
-def test_overdue_only_under_way() -> None:
-    m = run((EventType.RELEASE, None))
-    assert not m.is_overdue(T0 + timedelta(hours=23))
-    assert m.is_overdue(T0 + timedelta(hours=25))
-    m.apply(event(EventType.ARRIVAL, n=5))
-    assert not m.is_overdue(T0 + timedelta(hours=25))

@@ -31,7 +31,6 @@ class Rule(StrEnum):
     HS_CODE = "hs-code"
     CONTAINER_NUMBER = "container-number"
     CONTAINER_REPEATED = "container-repeated"
-    SEAL_REPEATED = "seal-repeated"
     MASS_POSITIVE = "mass-positive"
     PACKAGES_POSITIVE = "packages-positive"
     VALUE_NON_NEGATIVE = "value-non-negative"
@@ -41,7 +40,6 @@ class Rule(StrEnum):
     COUNTRY = "country-iso3166"
     GOODS_REQUIRED = "goods-required"
     GUARANTEE_HOLDER = "guarantee-holder"
-    HOLDER_SELF = "holder-self"
 
 
 @dataclass(frozen=True)

@@ -162,10 +162,3 @@ class Movement:
     def state_since(self) -> datetime:
         """When the latest lifecycle step happened (business time)."""
         return self.arrived_at or self.released_at or self.accepted_at
-
-    @property
-    def releases_guarantee_now(self) -> bool:
-        return self.state in RELEASES_GUARANTEE
-
-    def is_overdue(self, now: datetime) -> bool:
-        return self.state in UNDER_WAY and self.time_limit is not None and now > self.time_limit

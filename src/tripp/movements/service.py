@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -34,9 +33,7 @@ from tripp.parties.model import SYSTEM_ACTOR, Actor, Role
 from tripp.tracking import store as devices
 
 Clock = Callable[[], datetime]
-Render = Callable[[Movement], dict[str, Any]]
 
-_LODGERS = (Role.CARRIER, Role.ADMIN)
 _READERS = (Role.ADMIN, Role.CUSTOMS, Role.CARRIER, Role.OPERATOR)
 _RECORDERS = (Role.ADMIN, Role.CUSTOMS, Role.CARRIER)
 _ATTEMPTS = 4

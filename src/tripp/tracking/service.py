@@ -88,12 +88,12 @@ class Tracking:
     def ingest(self, fixes: Sequence[Fix]) -> IngestResult:
         unique = list({(f.device_id, f.time): f for f in fixes}.values())
         with self.uow.write() as conn:
-            known = store.known_devices(conn, sorted({f.device_id for f in unique}))
+            known = store.registered(conn, sorted({f.device_id for f in unique}))
             # Written in key order: two batches then lock rows in the same order (no deadlock).
             kept = sorted(
                 (f for f in unique if f.device_id in known), key=lambda f: (f.device_id, f.time)
             )
-            armed = store.armed_for(conn, sorted(known))
+            armed = {device: at for device, at in known.items() if at is not None}
             # A fix belongs to the movement its device is armed for only from the arming on:
             # an older fix (a previous trip's, uploaded late) must not land on this one.
             mrn_of = [_movement_of(f, armed) for f in kept]

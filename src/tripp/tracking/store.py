@@ -66,19 +66,18 @@ def disarm(conn: Connection, mrn: str) -> None:
     )
 
 
-def armed_for(conn: Connection, device_ids: Sequence[str]) -> dict[str, tuple[str, datetime]]:
-    """device id → (MRN, armed at) for the armed devices among ``device_ids``."""
+def registered(
+    conn: Connection, device_ids: Sequence[str]
+) -> dict[str, tuple[str, datetime] | None]:
+    """Registered devices among ``device_ids``: id → (MRN, armed at) when armed, else None."""
     rows = conn.execute(
         select(devices.c.id, devices.c.armed_mrn, devices.c.armed_at).where(
-            devices.c.id.in_(list(device_ids)), devices.c.armed_mrn.is_not(None)
+            devices.c.id.in_(list(device_ids))
         )
     )
-    return {r.id: (r.armed_mrn, r.armed_at) for r in rows}
-
-
-def known_devices(conn: Connection, device_ids: Sequence[str]) -> set[str]:
-    rows = conn.execute(select(devices.c.id).where(devices.c.id.in_(list(device_ids))))
-    return {r.id for r in rows}
+    return {
+        r.id: (r.armed_mrn, _utc(r.armed_at)) if r.armed_mrn is not None else None for r in rows
+    }
 
 
 # --- positions -------------------------------------------------------------------
@@ -240,18 +239,6 @@ def save_monitor_states(conn: Connection, states: dict[str, dict[str, Any]], at:
 
 def save_monitor_state(conn: Connection, mrn: str, state: dict[str, Any], at: datetime) -> None:
     save_monitor_states(conn, {mrn: state}, at)
-
-
-def open_alert(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(insert(alerts), [row])
-
-
-def clear_alert(conn: Connection, mrn: str, kind: str, at: datetime) -> None:
-    conn.execute(
-        update(alerts)
-        .where(alerts.c.mrn == mrn, alerts.c.kind == kind, alerts.c.cleared_at.is_(None))
-        .values(cleared_at=at)
-    )
 
 
 def list_alerts(
