@@ -195,6 +195,8 @@ monitor_states = Table(
     Column("mrn", String(18), ForeignKey("movements.mrn"), primary_key=True),
     Column("state", Json, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Random per write: a worker's cached copy is current while the version matches.
+    Column("version", BigInteger, nullable=False, server_default="0"),
 )
 
 alerts = Table(

@@ -20,7 +20,7 @@ from tripp.corridor.model import Corridor, TransportMode
 from tripp.db.tables import alerts, devices
 from tripp.db.uow import UnitOfWork
 from tripp.movements import store as movement_store
-from tripp.movements.model import UNDER_WAY, Movement
+from tripp.movements.model import UNDER_WAY, Movement, MovementState
 from tripp.movements.store import Watched
 from tripp.tracking import store
 from tripp.tracking.alerts import (
@@ -35,6 +35,7 @@ from tripp.tracking.alerts import (
 )
 from tripp.tracking.geometry import Assessment, CorridorGeometry
 from tripp.tracking.model import Fix
+from tripp.tracking.state_cache import StateCache, StateUpdates
 from tripp.tracking.territory import CountryLocator
 from tripp.tracking.views import alert_view
 
@@ -52,30 +53,40 @@ class Monitor:
         self.locator = locator or CountryLocator.bundled()
         self.listeners: list[AlertListener] = []
         self.check_chunk = CHECK_CHUNK
+        self.cache = StateCache()
 
     def on_batch(
         self,
         conn: Connection,
         groups: Mapping[str, Sequence[Fix]],
         armed_since: Mapping[str, datetime | None],
-    ) -> None:
-        """Evaluate new fixes of several movements; one geometry pass per transport mode."""
-        movements = movement_store.watched(conn, sorted(groups), lock=True)
-        raw = store.monitor_states_for(conn, sorted(movements))
+    ) -> StateUpdates:
+        """Evaluate new fixes of several movements; one geometry pass per transport mode.
+
+        Returns the states written, for ``cache.apply`` once the transaction has committed
+        (a copy of a state that was rolled back must never be reused).
+        """
+        mrns = sorted(groups)
+        copies = self.cache.copies(mrns)
+        modes = self.cache.known_modes(mrns)
+        versions = {mrn: version for mrn, (version, _) in copies.items()}
         work: list[tuple[Watched, MonitorState, list[Fix], bool]] = []
-        for mrn, movement in sorted(movements.items()):
-            state = _parse(mrn, raw.get(mrn))
-            fixes = sorted(groups[mrn], key=lambda f: (f.time, f.device_id))
+        for row in store.watch(conn, mrns, versions, modes):
+            mode = modes.get(row.mrn) or TransportMode(str(row.mode))
+            self.cache.remember_mode(row.mrn, mode)
+            movement = Watched(row.mrn, MovementState(row.state), mode, row.time_limit)
+            state = _current(row, copies)
+            fixes = sorted(groups[row.mrn], key=lambda f: (f.time, f.device_id))
             replay = state.last_fix_at is not None and fixes[0].time < state.last_fix_at
             if replay:  # a late fix: judge the movement's whole history again, in order
                 fixes, state = (
-                    store.movement_fixes(conn, mrn, since=armed_since.get(mrn)),
+                    store.movement_fixes(conn, row.mrn, since=armed_since.get(row.mrn)),
                     MonitorState(),
                 )
             if fixes:
                 work.append((movement, state, fixes, replay))
         assessments = self._assess_by_mode([(m, f) for m, _, f, _ in work])
-        saved: dict[str, dict[str, Any]] = {}
+        states: dict[str, MonitorState] = {}
         for (movement, state, fixes, replay), assessment in zip(work, assessments, strict=True):
             new_state, changes = evaluate(state, self._context(movement), fixes, assessment)
             now = fixes[-1].time
@@ -83,9 +94,14 @@ class Monitor:
                 self._rewrite(conn, movement.mrn, changes, now)
             else:
                 self._record(conn, changes, now)
-            saved[movement.mrn] = new_state.to_json()
-        if work:
-            store.save_monitor_states(conn, saved, max(f[-1].time for _, _, f, _ in work))
+            states[movement.mrn] = new_state
+        if not work:
+            return {}
+        versions = store.save_monitor_states(
+            conn, {m: s.to_json() for m, s in states.items()},
+            max(f[-1].time for _, _, f, _ in work),
+        )  # fmt: skip
+        return {m: (versions[m], s) for m, s in states.items()}
 
     def _assess_by_mode(self, items: list[tuple[Watched, list[Fix]]]) -> list[Assessment]:
         """Each movement's assessment, computed in one vectorised call per mode."""
@@ -247,6 +263,16 @@ def _slice(a: Assessment, start: int, end: int) -> Assessment:
         inside=a.inside[start:end], inside_clear=a.inside_clear[start:end],
         distance_m=a.distance_m[start:end], in_stop_zone=a.in_stop_zone[start:end],
     )  # fmt: skip
+
+
+def _current(row: store.Watch, copies: Mapping[str, tuple[int, MonitorState]]) -> MonitorState:
+    """The movement's state: as stored when it was sent, else the cached copy of the same
+    version, else (nothing stored) a fresh one."""
+    if row.stored is not None:
+        return _parse(row.mrn, row.stored)
+    if row.version is None:
+        return MonitorState()
+    return copies[row.mrn][1]
 
 
 def _load(conn: Connection, mrn: str) -> MonitorState:

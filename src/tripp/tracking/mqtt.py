@@ -56,6 +56,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum
@@ -77,6 +78,7 @@ MAX_PAYLOAD_BYTES = 16 * 1024  # a fix is ~150 bytes; the cap bounds what a bad 
 MAX_DEVICE_ID_CHARS = 64  # the width of positions.device_id
 MAX_SPEED_KMH = 1000.0  # faster than any road or rail vehicle: a broken receiver
 IDLE_POLL_S = 0.1  # how often an idle loop looks at the stop flag
+SINK_POLL_S = 0.002  # how often the loop looks whether the sink has stored a batch
 CONNACK_TIMEOUT_S = 10.0
 
 _log = logging.getLogger(__name__)
@@ -311,6 +313,15 @@ class MqttCounters:
     reconnects: int = 0
 
 
+@dataclass
+class _Storing:
+    """A batch the sink is storing on the sink thread; ``link``: the connection it came on."""
+
+    link: int
+    batch: list[paho.MQTTMessage]
+    result: Future[tuple[list[Fix | None], list[bool]]]
+
+
 class _State(Enum):
     NEW = "new"
     RUNNING = "running"
@@ -342,7 +353,11 @@ class MqttSubscriber:
     queued packets on reconnect; a stale one could acknowledge someone else's mid).
 
     Batches: up to ``batch_max_messages`` messages or ``batch_max_wait_ms`` after the
-    first one, whichever comes first, go to the sink in one ``ingest`` call.
+    first one, whichever comes first, go to the sink in one ``ingest`` call. The sink runs on
+    a thread of its own, one batch at a time (so a device's fixes reach it in arrival
+    order), while this thread goes on receiving the next batch: the broker may have two in
+    flight (Receive Maximum). The acknowledgements of a stored batch still go out from this
+    thread, and only on the connection that delivered it.
     """
 
     def __init__(
@@ -385,6 +400,9 @@ class MqttSubscriber:
         self._counters_lock = threading.Lock()
         # Owned by the subscriber thread only.
         self._pending: list[paho.MQTTMessage] = []
+        self._storing: _Storing | None = None
+        self._link = 0  # bumped whenever a connection ends
+        self._sink_thread = ThreadPoolExecutor(1, thread_name_prefix=f"mqtt-sink-{client_id}")
         self._batch_started = 0.0
         self._link_up = False
         self._connack_deadline: float | None = None
@@ -479,10 +497,14 @@ class MqttSubscriber:
         elif self._connack_deadline is not None and time.monotonic() > self._connack_deadline:
             _log.warning("MQTT broker %s sent no CONNACK; reconnecting", self.address)
             self._drop_link(self._connect_backoff.next())
-        elif self._batch_due():
-            self._flush()
+        else:
+            self._settle()
+            if self._storing is None and self._batch_due():
+                self._start_batch()
 
     def _loop_timeout(self) -> float:
+        if self._storing is not None:
+            return SINK_POLL_S
         if not self._pending:
             return IDLE_POLL_S
         return max(0.0, self._batch_started + self._batch_wait_s - time.monotonic())
@@ -498,6 +520,9 @@ class MqttSubscriber:
         if self._pending:
             _log.info("leaving %d unacknowledged messages to the broker", len(self._pending))
         self._pending = []
+        # A batch still being stored is stored, but not acknowledged: the broker resends it
+        # on the next connection and the sink counts the repeats as duplicates.
+        self._link += 1
         if self._link_up:
             # A clean DISCONNECT when the socket is alive; a no-op on a dead one.
             self._client.disconnect()
@@ -507,8 +532,11 @@ class MqttSubscriber:
         self._next_attempt_at = time.monotonic() + reconnect_in_s
 
     def _shutdown(self) -> None:
+        self._settle(wait=True)
         if self._link_up and self._pending:
-            self._flush()
+            self._start_batch()
+            self._settle(wait=True)
+        self._sink_thread.shutdown(wait=True)
         if self._link_up:
             self._client.disconnect()
         self._link_up = False
@@ -516,13 +544,29 @@ class MqttSubscriber:
 
     # -- batches --
 
-    def _flush(self) -> None:
+    def _start_batch(self) -> None:
         batch, self._pending = self._pending, []
+        self._storing = _Storing(self._link, batch, self._sink_thread.submit(self._store, batch))
+
+    def _store(self, batch: list[paho.MQTTMessage]) -> tuple[list[Fix | None], list[bool]]:
+        """On the sink thread: parse the batch and store it; per message its fix (None when
+        rejected) and, per fix, whether it is stored (see ``_ingest``)."""
         parsed = [self._parse(message) for message in batch]
-        stored = iter(self._ingest([fix for fix in parsed if fix is not None]))
+        return parsed, self._ingest([fix for fix in parsed if fix is not None])
+
+    def _settle(self, *, wait: bool = False) -> None:
+        """Acknowledge the batch the sink has stored, if it has."""
+        storing = self._storing
+        if storing is None or not (wait or storing.result.done()):
+            return
+        self._storing = None
+        parsed, oks = storing.result.result()
+        if storing.link != self._link:
+            return  # its connection is gone: the broker resends it
+        stored = iter(oks)
         redeliver = False
         # PUBACKs go out in arrival order, as MQTT asks of a receiver.
-        for message, fix in zip(batch, parsed, strict=True):
+        for message, fix in zip(storing.batch, parsed, strict=True):
             if fix is None or next(stored):
                 self._client.ack(message.mid, message.qos)
             else:

@@ -107,7 +107,8 @@ class Tracking:
                         by_mrn[mrn].append(f)
             store.upsert_latest(conn, sorted(_newest_per_device(new), key=lambda f: f.device_id))
             since = {mrn: at for mrn, at in armed.values()}
-            self.monitor.on_batch(conn, by_mrn, since)
+            written = self.monitor.on_batch(conn, by_mrn, since)
+        self.monitor.cache.apply(written)  # committed: the copies may now be reused
         unknown = len(unique) - len(kept)
         return IngestResult(len(new), len(fixes) - len(new) - unknown, unknown)
 

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Sequence
+import random
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Row, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tripp.db.tables import alerts, devices, latest_positions, monitor_states, positions
+from tripp.db.tables import (
+    alerts,
+    devices,
+    latest_positions,
+    monitor_states,
+    movements,
+    positions,
+)
 from tripp.tracking.model import Device, DeviceKind, Fix, SealState
 
 
@@ -70,14 +79,22 @@ def registered(
     conn: Connection, device_ids: Sequence[str]
 ) -> dict[str, tuple[str, datetime] | None]:
     """Registered devices among ``device_ids``: id → (MRN, armed at) when armed, else None."""
-    rows = conn.execute(
-        select(devices.c.id, devices.c.armed_mrn, devices.c.armed_at).where(
-            devices.c.id.in_(list(device_ids))
+    if conn.dialect.name == "postgresql":
+        # One array parameter: the statement text, and so its plan, is the same whatever the
+        # batch (an expanding IN list is compiled anew for every length). A join, not
+        # ``= ANY``: the planner scanned the table testing each row against the whole array.
+        rows: Any = conn.exec_driver_sql(
+            "SELECT d.id, d.armed_mrn, d.armed_at"
+            " FROM unnest(%b::varchar[]) AS u(id) JOIN devices d ON d.id = u.id",
+            (list(device_ids),),
         )
-    )
-    return {
-        r.id: (r.armed_mrn, _utc(r.armed_at)) if r.armed_mrn is not None else None for r in rows
-    }
+    else:
+        rows = conn.execute(
+            select(devices.c.id, devices.c.armed_mrn, devices.c.armed_at).where(
+                devices.c.id.in_(list(device_ids))
+            )
+        )
+    return {r[0]: (r[1], _utc(r[2])) if r[1] is not None else None for r in rows}
 
 
 # --- positions -------------------------------------------------------------------
@@ -94,14 +111,16 @@ def _position_row(f: Fix, mrn: str | None, received_at: datetime) -> dict[str, A
 
 # One fixed statement whatever the batch size: PostgreSQL takes each column as an array, so
 # the driver parses and plans it once (a multi-row VALUES with RETURNING is parsed anew on
-# every call and cost 7x a plain executemany).
+# every call and cost 7x a plain executemany). Arrays go in binary (``%(name)b``): psycopg
+# escapes text arrays element by element with a regular expression, which cost 150 ms for
+# 1,000 JSON strings against 1 ms in binary.
 _PG_INSERT_POSITIONS = """
 INSERT INTO positions
     (device_id, time, lat, lon, speed_kmh, course, seal, attributes, mrn, received_at)
 SELECT d, t, la, lo, sp, co, se, at::jsonb, m, %(received)s
-FROM unnest(%(d)s::varchar[], %(t)s::timestamptz[], %(la)s::float8[], %(lo)s::float8[],
-            %(sp)s::float8[], %(co)s::float8[], %(se)s::varchar[], %(at)s::text[],
-            %(m)s::varchar[]) AS u(d, t, la, lo, sp, co, se, at, m)
+FROM unnest(%(d)b::varchar[], %(t)b::timestamptz[], %(la)b::float8[], %(lo)b::float8[],
+            %(sp)b::float8[], %(co)b::float8[], %(se)b::varchar[], %(at)b::text[],
+            %(m)b::varchar[]) AS u(d, t, la, lo, sp, co, se, at, m)
 ON CONFLICT (device_id, time) DO NOTHING
 RETURNING device_id, time
 """
@@ -147,7 +166,7 @@ def _insert_positions_pg(
         "sp": [f.speed_kmh for f in fixes],
         "co": [f.course for f in fixes],
         "se": [f.seal.value if f.seal else None for f in fixes],
-        "at": [json.dumps(_finite(f.attributes)) for f in fixes],
+        "at": [orjson.dumps(_finite(f.attributes)).decode() for f in fixes],
         "m": list(mrns),
         "received": received_at,
     }
@@ -159,9 +178,32 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_PG_UPSERT_LATEST = """
+INSERT INTO latest_positions AS l (device_id, time, lat, lon, speed_kmh, course, seal)
+SELECT * FROM unnest(%(d)b::varchar[], %(t)b::timestamptz[], %(la)b::float8[],
+                     %(lo)b::float8[], %(sp)b::float8[], %(co)b::float8[], %(se)b::varchar[])
+ON CONFLICT (device_id) DO UPDATE SET
+    time = excluded.time, lat = excluded.lat, lon = excluded.lon,
+    speed_kmh = excluded.speed_kmh, course = excluded.course, seal = excluded.seal
+WHERE l.time < excluded.time
+"""
+
+
 def upsert_latest(conn: Connection, newest: Sequence[Fix]) -> None:
-    """Keep the newest fix per device; an older fix arriving late never replaces it."""
+    """Keep the newest fix per device; an older fix arriving late never replaces it.
+    ``newest``: at most one fix per device, in device order (the lock order)."""
     if not newest:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            _PG_UPSERT_LATEST,
+            {
+                "d": [f.device_id for f in newest], "t": [f.time for f in newest],
+                "la": [f.lat for f in newest], "lo": [f.lon for f in newest],
+                "sp": [f.speed_kmh for f in newest], "co": [f.course for f in newest],
+                "se": [f.seal.value if f.seal else None for f in newest],
+            },
+        )  # fmt: skip
         return
     statement = _insert(conn, latest_positions)
     excluded = statement.excluded
@@ -224,17 +266,132 @@ def monitor_states_for(conn: Connection, mrns: Sequence[str]) -> dict[str, dict[
     return {r.mrn: dict(r.state) for r in conn.execute(query)}
 
 
-def save_monitor_states(conn: Connection, states: dict[str, dict[str, Any]], at: datetime) -> None:
+@dataclass(frozen=True)
+class Watch:
+    """A movement as the monitor loads it for a batch of fixes.
+
+    ``mode`` is None where the caller said it knows it already; ``stored`` (the state as
+    ``MonitorState.to_json`` wrote it) is None when there is none, or when its ``version``
+    is the one the caller holds a copy of.
+    """
+
+    mrn: str
+    state: str
+    time_limit: datetime | None
+    mode: str | None
+    version: int | None
+    stored: dict[str, Any] | None
+
+
+_PG_WATCH = """
+SELECT m.mrn, m.state, m.time_limit,
+       CASE WHEN u.need_mode THEN m.declaration -> 'transport' ->> 'mode' END,
+       s.version,
+       CASE WHEN s.version IS DISTINCT FROM u.cached THEN s.state::text END
+FROM unnest(%(m)b::varchar[], %(c)b::bigint[], %(n)b::bool[]) AS u(mrn, cached, need_mode)
+JOIN movements m ON m.mrn = u.mrn
+LEFT JOIN monitor_states s ON s.mrn = u.mrn
+ORDER BY m.mrn
+FOR UPDATE OF m
+"""
+
+
+def watch(
+    conn: Connection,
+    mrns: Sequence[str],
+    cached: Mapping[str, int],
+    known_modes: Container[str],
+) -> list[Watch]:
+    """Lock ``mrns`` (in MRN order, so concurrent batches cannot deadlock) until the
+    transaction ends and load what the monitor needs of each, in one round trip.
+
+    ``cached``: the state versions the caller holds parsed copies of (their stored state is
+    not sent again); ``known_modes``: MRNs whose transport mode the caller knows (a
+    declaration never changes, and reading it out of the stored JSON is the costly part).
+    """
+    if not mrns:
+        return []
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            _PG_WATCH,
+            {
+                "m": list(mrns),
+                "c": [cached.get(m) for m in mrns],
+                "n": [m not in known_modes for m in mrns],
+            },
+        )
+        return [
+            Watch(r[0], r[1], _utc(r[2]) if r[2] else None, r[3], r[4],
+                  orjson.loads(r[5]) if r[5] is not None else None)
+            for r in rows
+        ]  # fmt: skip
+    mode = movements.c.declaration["transport"]["mode"].as_string()
+    query = (
+        select(
+            movements.c.mrn, movements.c.state, movements.c.time_limit, mode.label("mode"),
+            monitor_states.c.version, monitor_states.c.state.label("stored"),
+        )
+        .select_from(movements.outerjoin(monitor_states, monitor_states.c.mrn == movements.c.mrn))
+        .where(movements.c.mrn.in_(list(mrns)))
+        .order_by(movements.c.mrn)
+    )  # fmt: skip
+    out = []
+    for r in conn.execute(query):
+        hit = r.version is not None and cached.get(r.mrn) == r.version
+        stored = None if hit or r.stored is None else dict(r.stored)
+        out.append(Watch(r.mrn, r.state, r.time_limit, r.mode, r.version, stored))
+    return out
+
+
+_PG_SAVE_STATES = """
+INSERT INTO monitor_states AS s (mrn, state, updated_at, version)
+SELECT m, st::jsonb, %(at)s, v
+FROM unnest(%(m)b::varchar[], %(s)b::text[], %(v)b::bigint[]) AS u(m, st, v)
+ON CONFLICT (mrn) DO UPDATE SET
+    state = excluded.state, updated_at = excluded.updated_at, version = excluded.version
+"""
+
+
+def save_monitor_states(
+    conn: Connection, states: Mapping[str, dict[str, Any]], at: datetime
+) -> dict[str, int]:
+    """Store ``states`` (MRN → ``MonitorState.to_json()``); returns each one's new version.
+
+    Versions are random rather than counted: a copy cached from a transaction that then
+    rolled back can never match a version another writer commits later.
+    """
     if not states:
-        return
+        return {}
+    mrns = sorted(states)
+    versions = {m: _new_version() for m in mrns}
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            _PG_SAVE_STATES,
+            {
+                "m": mrns,
+                "s": [orjson.dumps(states[m]).decode() for m in mrns],
+                "v": [versions[m] for m in mrns],
+                "at": at,
+            },
+        )
+        return versions
     statement = _insert(conn, monitor_states)
+    excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=["mrn"],
-        set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
-    )
+        set_={"state": excluded.state, "updated_at": excluded.updated_at,
+              "version": excluded.version},
+    )  # fmt: skip
     conn.execute(
-        statement, [{"mrn": m, "state": s, "updated_at": at} for m, s in sorted(states.items())]
+        statement,
+        [{"mrn": m, "state": states[m], "updated_at": at, "version": versions[m]} for m in mrns],
     )
+    return versions
+
+
+def _new_version() -> int:
+    # 63 bits, never 0 (the version of states stored before versions existed).
+    return random.getrandbits(63) | 1
 
 
 def save_monitor_state(conn: Connection, mrn: str, state: dict[str, Any], at: datetime) -> None:

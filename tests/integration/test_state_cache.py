@@ -1,0 +1,118 @@
+"""Two tracking workers on one database: each keeps parsed monitor states in memory, and
+neither may judge a movement on a copy the other has since made stale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import shapely
+from pyproj import Transformer
+from sqlalchemy import select
+
+from tests.conftest import Tokens
+from tests.integration.conftest import Api
+from tripp.bootstrap import Wiring, wire
+from tripp.config import Settings
+from tripp.corridor.model import TransportMode
+from tripp.db.tables import alerts, monitor_states
+from tripp.tracking.model import Fix
+
+
+@pytest.fixture
+def other_worker(database_url: str, wiring: Wiring) -> Iterator[Wiring]:
+    """A second process's wiring: its own engine, monitor and state cache."""
+    w = wire(Settings(database_url=database_url))
+    yield w
+    w.engine.dispose()
+
+
+def _mid_route(wiring: Wiring) -> tuple[float, float]:
+    """(lon, lat) halfway along the road route: on it, away from the stop zones."""
+    geometry = wiring.tracking.monitor.geometry
+    line = geometry.route_m(TransportMode.ROAD)
+    x, y = shapely.get_coordinates(line.interpolate(line.length / 2))[0]
+    to_wgs = Transformer.from_crs(f"EPSG:{geometry.epsg}", "EPSG:4326", always_xy=True)
+    lon, lat = to_wgs.transform(x, y)
+    return float(lon), float(lat)
+
+
+def _stored_version(wiring: Wiring, mrn: str) -> int:
+    with wiring.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(monitor_states.c.version).where(monitor_states.c.mrn == mrn)
+            ).scalar_one()
+        )
+
+
+def test_a_worker_never_judges_on_a_stale_copy(
+    api: Api, wiring: Wiring, other_worker: Wiring, tokens: Tokens
+) -> None:
+    api.call("POST", "/devices", tokens.az_customs, json={"id": "SC-1", "kind": "tracker"})
+    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    r = api.event(
+        mrn, tokens.az_customs, "release", api.itinerary.office_of_departure,
+        at=start, tracker_id="SC-1",
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    lon, lat = _mid_route(wiring)
+    a, b = wiring.tracking, other_worker.tracking
+
+    def fixes(first_s: int, last_s: int, speed: float) -> list[Fix]:
+        return [
+            Fix("SC-1", start + timedelta(seconds=s), lat, lon, speed, 90.0)
+            for s in range(first_s, last_s + 1, 30)
+        ]
+
+    a.ingest(fixes(30, 90, 60.0))  # A caches the state: moving, nothing running
+    seen_by_a = _stored_version(wiring, mrn)
+    b.ingest(fixes(120, 270, 0.0))  # B: the vehicle stops at 120 s; a stop run begins
+    assert _stored_version(wiring, mrn) != seen_by_a
+    a.ingest(fixes(300, 480, 0.0))  # A must continue B's run, not its own copy
+
+    with wiring.engine.connect() as conn:
+        raised = conn.execute(
+            select(alerts.c.kind, alerts.c.raised_at).where(alerts.c.mrn == mrn)
+        ).all()
+    stop_min_s = wiring.corridor.tracking.stop_min_s
+    # From B's first stopped fix: 120 s + 300 s. A stale copy would have started the run
+    # at 300 s and raised nothing by 480 s.
+    assert [(k, t) for k, t in raised] == [
+        ("unauthorized_stop", start + timedelta(seconds=120 + stop_min_s))
+    ]
+    assert len(a.monitor.cache) == 1 and len(b.monitor.cache) == 1
+
+
+def test_a_rolled_back_batch_leaves_no_copy(api: Api, wiring: Wiring, tokens: Tokens) -> None:
+    api.call("POST", "/devices", tokens.az_customs, json={"id": "SC-2", "kind": "tracker"})
+    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    api.event(
+        mrn, tokens.az_customs, "release", api.itinerary.office_of_departure,
+        at=start, tracker_id="SC-2",
+    )  # fmt: skip
+    lon, lat = _mid_route(wiring)
+    tracking = wiring.tracking
+    tracking.ingest([Fix("SC-2", start + timedelta(seconds=10), lat, lon, 50.0)])
+    before = tracking.monitor.cache.copies([mrn])[mrn]
+
+    def failing(*args: object) -> None:
+        raise RuntimeError("the store failed after the monitor ran")
+
+    tracking.monitor.listeners.append(lambda *a: None)
+    original = tracking.monitor.on_batch
+
+    def on_batch_then_fail(*args: object, **kw: object) -> object:
+        original(*args, **kw)  # type: ignore[arg-type]
+        failing()
+        return {}
+
+    tracking.monitor.on_batch = on_batch_then_fail  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        tracking.ingest([Fix("SC-2", start + timedelta(seconds=20), lat, lon, 50.0)])
+    tracking.monitor.on_batch = original  # type: ignore[method-assign]
+    assert tracking.monitor.cache.copies([mrn])[mrn] == before
+    assert _stored_version(wiring, mrn) == before[0]
