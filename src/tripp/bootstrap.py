@@ -18,6 +18,7 @@ from tripp.db.uow import UnitOfWork
 from tripp.movements.service import Clock, Context
 
 if TYPE_CHECKING:
+    from tripp.border.service import Border
     from tripp.tracking.service import Tracking
 
 
@@ -35,6 +36,14 @@ class Wiring:
     @property
     def context(self) -> Context:
         return Context(UnitOfWork(self.engine), self.corridor, self.clock)
+
+    @cached_property
+    def border(self) -> Border:
+        """Border-post use cases; shares the tracking pipeline's projected corridor."""
+        from tripp.border.service import Border
+
+        return Border(UnitOfWork(self.engine), self.corridor, self.clock,
+                      self.tracking.monitor.geometry)  # fmt: skip
 
     @cached_property
     def tracking(self) -> Tracking:

@@ -167,7 +167,13 @@ def test_illegal_transition_lists_allowed_types(api: Api) -> None:
     )
     assert r.status_code == 409
     assert r.json()["state"] == "released"
-    assert set(r.json()["allowed"]) == {"border_crossing", "incident", "arrival", "enquiry"}
+    assert set(r.json()["allowed"]) == {
+        "border_crossing",
+        "incident",
+        "arrival",
+        "enquiry",
+        "inspection",
+    }
 
 
 def test_event_retry_is_idempotent(api: Api) -> None:

@@ -23,6 +23,7 @@ S = MovementState
 OUTCOMES = {
     EventType.CONTROL_RESULT: ["satisfactory", "discrepancies"],
     EventType.RESOLVE_ENQUIRY: ["discharged", "recovery"],
+    EventType.INSPECTION: ["none", "incident", "enquiry"],  # its follow_up
 }
 
 
@@ -31,7 +32,8 @@ def movement() -> Movement:
 
 
 def event(kind: EventType, outcome: str | None = None, n: int = 0) -> MovementEvent:
-    payload: dict[str, object] = {"outcome": outcome} if outcome else {}
+    # The field that picks the target: ``outcome``, or an inspection's ``follow_up``.
+    payload: dict[str, object] = {TRANSITIONS[kind].key: outcome} if outcome else {}
     if kind is EventType.RELEASE:
         payload.update(seals=["S1"], time_limit=T0 + timedelta(hours=24))
     return MovementEvent(f"e{n}", kind, None, T0 + timedelta(minutes=n), "X", payload)
@@ -120,3 +122,10 @@ def test_state_machine_follows_the_table(seq: list[tuple[EventType, str | None]]
             with pytest.raises(IllegalTransition):
                 m.apply(event(kind, outcome, i))
             assert m.state is before
+
+
+def test_an_inspection_may_open_an_enquiry() -> None:
+    m = run((EventType.RELEASE, None), (EventType.INSPECTION, "incident"))
+    assert m.state is S.RELEASED
+    m.apply(event(EventType.INSPECTION, "enquiry", 5))
+    assert m.state is S.UNDER_ENQUIRY

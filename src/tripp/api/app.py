@@ -15,6 +15,7 @@ from tripp.api import problems
 from tripp.api.auth import Authenticator
 from tripp.api.batching import LodgeBatcher
 from tripp.bootstrap import Wiring
+from tripp.border.router import router as border_router
 from tripp.corridor.router import router as corridor_router
 from tripp.errors import TrippError
 from tripp.guarantees.router import router as guarantees_router
@@ -90,6 +91,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
     )
     app.state.ctx = ctx
     app.state.tracking = wiring.tracking
+    app.state.border = wiring.border
     if alert_listener not in wiring.tracking.monitor.listeners:
         wiring.tracking.monitor.listeners.append(alert_listener)
     dispatcher = WebhookDispatcher(ctx.uow, clock=wiring.clock)
@@ -106,6 +108,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
         tracking_router,
         webhooks_router,
         stats_router,
+        border_router,
     ):
         app.include_router(router)
 

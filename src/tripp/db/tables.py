@@ -227,3 +227,40 @@ alerts = Table(
     ),
     Index("ix_alerts_raised_at", "raised_at"),
 )
+
+risk_rulesets = Table(
+    "risk_rulesets",
+    metadata,
+    Column("country", String(2), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("body", Json, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+trusted_traders = Table(
+    "trusted_traders",
+    metadata,
+    Column("country", String(2), primary_key=True),
+    Column("holder", String(64), primary_key=True),
+    Column("granted_by", String(64), nullable=False),
+    Column("granted_at", UTCDateTime, nullable=False),
+)
+
+screenings = Table(
+    "screenings",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("mrn", String(18), ForeignKey("movements.mrn"), nullable=False),
+    Column("office", String(8), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("lane", String(8), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("reasons", Json, nullable=False),
+    Column("ruleset_country", String(2), nullable=False),
+    Column("ruleset_version", Integer, nullable=False),
+    Column("draw", Float, nullable=False),
+    Column("screened_by", String(64), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Index("ix_screenings_mrn_office", "mrn", "office", "at"),
+)

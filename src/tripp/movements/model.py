@@ -34,6 +34,7 @@ class EventType(StrEnum):
     CONTROL_RESULT = "control_result"
     ENQUIRY = "enquiry"
     RESOLVE_ENQUIRY = "resolve_enquiry"
+    INSPECTION = "inspection"
 
 
 S = MovementState
@@ -43,16 +44,22 @@ S = MovementState
 class Transition:
     """From which states an event type is allowed and where it leads.
 
-    ``leads_to`` is keyed by the event's ``outcome`` (None for event types
-    without one); a value of None leaves the state unchanged.
+    ``leads_to`` is keyed by the event's payload field ``key`` (``outcome`` unless
+    said otherwise; None for event types with a single target); a value of None
+    leaves the state unchanged.
     """
 
     allowed_from: frozenset[MovementState]
     leads_to: Mapping[str | None, MovementState | None]
+    key: str = "outcome"
 
 
-def _t(allowed: set[MovementState], leads_to: dict[str | None, MovementState | None]) -> Transition:
-    return Transition(frozenset(allowed), MappingProxyType(leads_to))
+def _t(
+    allowed: set[MovementState],
+    leads_to: dict[str | None, MovementState | None],
+    key: str = "outcome",
+) -> Transition:
+    return Transition(frozenset(allowed), MappingProxyType(leads_to), key)
 
 
 TRANSITIONS: Mapping[EventType, Transition] = MappingProxyType(
@@ -68,6 +75,12 @@ TRANSITIONS: Mapping[EventType, Transition] = MappingProxyType(
         EventType.ENQUIRY: _t({S.RELEASED, S.IN_TRANSIT, S.ARRIVED}, {None: S.UNDER_ENQUIRY}),
         EventType.RESOLVE_ENQUIRY: _t(
             {S.UNDER_ENQUIRY}, {"discharged": S.WRITTEN_OFF, "recovery": S.RECOVERY}
+        ),
+        # Findings may open an enquiry at once; an incident follow-up leaves the state.
+        EventType.INSPECTION: _t(
+            {S.RELEASED, S.IN_TRANSIT, S.ARRIVED},
+            {"none": None, "incident": None, "enquiry": S.UNDER_ENQUIRY},
+            key="follow_up",
         ),
     }
 )
@@ -139,7 +152,11 @@ class Movement:
         transition = TRANSITIONS[event.type]
         if self.state not in transition.allowed_from:
             raise IllegalTransition(self.mrn, self.state, event.type)
-        target = transition.leads_to[event.outcome if len(transition.leads_to) > 1 else None]
+        if len(transition.leads_to) > 1:
+            value = event.payload.get(transition.key)
+            target = transition.leads_to[str(value) if value is not None else None]
+        else:
+            target = transition.leads_to[None]
         return self.state if target is None else target
 
     def apply(self, event: MovementEvent) -> MovementState:

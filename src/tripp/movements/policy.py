@@ -25,6 +25,7 @@ class Place(StrEnum):
     DEPARTURE = "departure"
     TRANSIT = "transit"
     DESTINATION = "destination"
+    TRANSIT_OR_DESTINATION = "transit or destination"
     ANYWHERE = "anywhere"
 
 
@@ -56,6 +57,7 @@ EVENT_RULES: Mapping[EventType, EventRule] = MappingProxyType(
         EventType.CONTROL_RESULT: _rule(Place.DESTINATION, True, Who.CUSTOMS_OF_OFFICE),
         EventType.ENQUIRY: _rule(Place.DEPARTURE, False, Who.CUSTOMS_OF_DEPARTURE),
         EventType.RESOLVE_ENQUIRY: _rule(Place.DEPARTURE, False, Who.CUSTOMS_OF_DEPARTURE),
+        EventType.INSPECTION: _rule(Place.TRANSIT_OR_DESTINATION, True, Who.CUSTOMS_OF_OFFICE),
     }
 )
 
@@ -108,6 +110,17 @@ def _place_errors(
             f"{event.type} happens at the office of destination {d.office_of_destination}",
             "office-place",
         )
+    elif (
+        rule.place is Place.TRANSIT_OR_DESTINATION
+        and event.office != d.office_of_destination
+        and not office.has_role(OfficeRole.TRANSIT)
+    ):
+        yield FieldError(
+            "office",
+            f"{event.type} happens at an office of transit or at the office of destination "
+            f"{d.office_of_destination}",
+            "office-place",
+        )
     elif rule.place is Place.TRANSIT and not office.has_role(OfficeRole.TRANSIT):
         # An undeclared office of transit is accepted (NCTS IE114/115): goods may
         # be diverted, and refusing the record would hide where they went.
@@ -157,9 +170,27 @@ def payload_errors(event: MovementEvent) -> Iterator[FieldError]:
         if seal in seen:
             yield FieldError(f"seals[{i}]", f"seal {seal!r} is listed twice", "seal-repeated")
         seen.add(seal)
+    yield from _inspection_errors(event)
     limit = event.payload.get("time_limit")
     if isinstance(limit, datetime) and limit <= event.at:
         yield FieldError("time_limit", f"{limit.isoformat()} must be after at", "time-limit-after")
+
+
+def _inspection_errors(event: MovementEvent) -> Iterator[FieldError]:
+    if event.type is not EventType.INSPECTION:
+        return
+    findings = event.payload.get("findings")
+    if event.payload.get("outcome") == "findings":
+        if not findings:
+            yield FieldError("findings", "an inspection with findings says what they are",
+                             "findings-required")  # fmt: skip
+    else:
+        if findings:
+            yield FieldError("findings", "an inspection without findings has none to describe",
+                             "findings-without-outcome")  # fmt: skip
+        if event.payload.get("follow_up", "none") != "none":
+            yield FieldError("follow_up", "only an inspection with findings has a follow-up",
+                             "follow-up-needs-findings")  # fmt: skip
 
 
 # Terminals' clocks drift; beyond this an event dated ahead is a mistake or a forgery.

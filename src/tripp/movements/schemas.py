@@ -147,6 +147,18 @@ class ResolveEnquiryIn(_EventIn):
     outcome: Literal["discharged", "recovery"]
 
 
+class InspectionIn(_EventIn):
+    type: Literal["inspection"]
+    kind: Literal["documentary", "xray", "physical"]
+    outcome: Literal["no_findings", "findings"]
+    findings: LongText | None = None
+    duration_min: Annotated[int, Field(ge=0, le=1440)]
+    follow_up: Literal["none", "incident", "enquiry"] = Field(
+        default="none",
+        description="With findings: record them as an incident, or open an enquiry at once",
+    )
+
+
 EventIn = Annotated[
     ReleaseIn
     | CancelIn
@@ -155,7 +167,8 @@ EventIn = Annotated[
     | ArrivalIn
     | ControlResultIn
     | EnquiryIn
-    | ResolveEnquiryIn,
+    | ResolveEnquiryIn
+    | InspectionIn,
     Field(discriminator="type"),
 ]
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from tripp.border.service import crossing_block
 from tripp.corridor.model import Corridor
 from tripp.db.uow import UnitOfWork
 from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
@@ -119,6 +120,7 @@ def _record(
     if errors:
         raise InvalidInput(errors)
     policy.authorise_event(actor, event, movement, ctx.corridor)
+    _check_inspected(conn, mrn, event)
     event = _with_defaults(event, ctx.corridor)
     before = movement.apply(event)
     _arm_or_disarm(conn, movement, event)
@@ -138,6 +140,18 @@ def _record(
     )
     store.insert_event(conn, stored)
     return Recorded(stored, created=True)
+
+
+def _check_inspected(conn: Connection, mrn: str, event: MovementEvent) -> None:
+    """A movement screened yellow or red at an office crosses there only once inspected."""
+    if event.type not in (EventType.BORDER_CROSSING, EventType.ARRIVAL) or event.office is None:
+        return
+    needed = crossing_block(conn, mrn, event.office)
+    if needed is not None:
+        raise Conflict(
+            f"{mrn} was screened at {event.office} and needs {needed} recorded there "
+            f"before its {event.type.value}"
+        )
 
 
 def _arm_or_disarm(conn: Connection, movement: Movement, event: MovementEvent) -> None:

@@ -161,6 +161,18 @@ class CorridorGeometry:
         result: FloatArray = shapely.distance(route.line, shapely.points(x, y))
         return result
 
+    def chainage_m(
+        self, mode: TransportMode, lons: npt.ArrayLike, lats: npt.ArrayLike
+    ) -> FloatArray:
+        """Metres along ``mode``'s route to where each position projects onto it (the
+        distance between two chainages is the way between them along the route)."""
+        route = self._route(mode)
+        x, y = self._project(lons, lats)
+        result: FloatArray = np.asarray(
+            shapely.line_locate_point(route.line, shapely.points(x, y)), dtype=np.float64
+        )
+        return result
+
     def _route(self, mode: TransportMode) -> _RouteAreas:
         route = self._routes.get(mode)
         if route is None:

@@ -1,0 +1,329 @@
+"""Use cases of a border post: the pre-arrival list, screening, rulesets, trusted traders.
+
+Screening decides through the pure risk engine (``tripp.risk``) with the office country's
+current ruleset; each decision is stored with that ruleset's version and the random draw,
+so that an auditor can recompute it. The inspection gate on crossings lives in ``gate`` and
+is applied by the movement service when a crossing or arrival is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from tripp.border import arrivals, store
+from tripp.border.gate import inspection_needed
+from tripp.border.subject import subject_for
+from tripp.codes.country import is_country
+from tripp.corridor.model import Corridor, Office
+from tripp.db.uow import UnitOfWork
+from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from tripp.movements import store as movement_store
+from tripp.movements.model import Movement
+from tripp.parties.model import Actor, Role
+from tripp.risk.defaults import DEFAULT_COUNTRIES, default_ruleset_dict
+from tripp.risk.engine import screen
+from tripp.risk.model import Decision, HolderHistory, Lane
+from tripp.risk.ruleset import Ruleset, from_dict
+from tripp.tracking import store as tracking_store
+from tripp.tracking.geometry import CorridorGeometry
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the officer scanned: exactly one of them."""
+
+    mrn: str | None = None
+    vehicle_id: str | None = None
+    container: str | None = None
+
+
+@dataclass
+class Border:
+    uow: UnitOfWork
+    corridor: Corridor
+    clock: Clock
+    geometry: CorridorGeometry
+
+    # --- rulesets ----------------------------------------------------------------------
+
+    def ruleset(self, actor: Actor, country: str, version: int | None = None) -> dict[str, Any]:
+        _may_manage(actor, country, "see")
+        with self.uow.read() as conn:
+            if version is None:
+                return _current(conn, country).to_dict()
+            body = store.ruleset_version(conn, country, version)
+        if body is None and version == 1 and country in DEFAULT_COUNTRIES:
+            return default_ruleset_dict(country)
+        if body is None:
+            raise NotFound(f"no ruleset version {version} for {country}")
+        return body
+
+    def publish_ruleset(self, actor: Actor, country: str, body: object) -> dict[str, Any]:
+        """Store ``body`` as ``country``'s next version; the number is the server's."""
+        _may_manage(actor, country, "publish")
+        if not isinstance(body, dict):
+            raise InvalidInput([FieldError("", "a ruleset is a JSON object", "type")])
+        with self.uow.write() as conn:
+            version = max(store.latest_version(conn, country) or 1, 1) + 1
+            ruleset = from_dict({**body, "country": country, "version": version})
+            store.insert_ruleset(conn, ruleset.to_dict(), by=actor.party, at=self.clock())
+        return ruleset.to_dict()
+
+    def set_trust(self, actor: Actor, country: str, holder: str, trusted: bool) -> bool:
+        """Grant or withdraw trusted-trader status; True when it changed anything."""
+        _may_manage(actor, country, "grant trusted-trader status for")
+        with self.uow.write() as conn:
+            if trusted:
+                return store.grant_trust(conn, country, holder, by=actor.party, at=self.clock())
+            return store.revoke_trust(conn, country, holder)
+
+    # --- pre-arrival -------------------------------------------------------------------
+
+    def expected(self, actor: Actor, office_code: str) -> list[dict[str, Any]]:
+        """Every movement expected at the office, soonest first (see docs/border-posts.md)."""
+        office = self._office(office_code)
+        if not _may_watch(actor, office):
+            raise Forbidden(f"{actor.party} does not see the arrivals of {office.code}")
+        with self.uow.read() as conn:
+            found = [
+                m
+                for mrn in store.expected_mrns(conn, office.code)
+                if (m := movement_store.get_movement(conn, mrn)) is not None
+            ]
+            items = self._items(conn, found, office, goods=actor.role is not Role.OPERATOR)
+        return sorted(items, key=lambda i: (i["eta"], i["mrn"]))
+
+    def _items(
+        self, conn: Connection, found: Sequence[Movement], office: Office, *, goods: bool
+    ) -> list[dict[str, Any]]:
+        mrns = [m.mrn for m in found]
+        ruleset = _current(conn, office.country)
+        decisions = self._decide(conn, found, office, ruleset)
+        screened = store.latest_screenings(conn, mrns, office.code)
+        inspected = store.inspections_at(conn, mrns, office.code)
+        etas = self._etas(conn, found, office)
+        items = []
+        for m in found:
+            d = m.declaration
+            latest = screened.get(m.mrn)
+            items.append({
+                "mrn": m.mrn, "state": m.state.value, "holder": m.holder,
+                "mode": d.transport.mode.value, "vehicle_id": d.transport.vehicle_id,
+                "containers": list(d.transport.containers), "seals": list(m.seals),
+                "tracker_id": m.tracker_id,
+                "office_role": arrivals.office_role(d, office.code),
+                "next_event": arrivals.next_event(d, self.corridor, office.code).to_json(),
+                "released_at": m.released_at, "eta": etas[m.mrn][0], "eta_source": etas[m.mrn][1],
+                **_decision_fields(decisions[m.mrn]),
+                "screening": None if latest is None else screening_view(latest, None),
+                "inspection_required": _needs(latest, inspected.get(m.mrn, [])) is not None,
+                "open_alerts": sorted(decisions[m.mrn][1]),
+                "goods": [{"hs_code": g.hs_code, "gross_mass_kg": str(g.gross_mass_kg)}
+                          for g in d.goods] if goods else None,
+            })  # fmt: skip
+        return items
+
+    def _decide(
+        self, conn: Connection, found: Sequence[Movement], office: Office, ruleset: Ruleset
+    ) -> dict[str, tuple[Decision, set[str]]]:
+        holders = sorted({m.holder for m in found})
+        history = store.histories(conn, holders)
+        trusted = store.trusted(conn, office.country, holders)
+        alerts = store.open_alerts(conn, [m.mrn for m in found])
+        out = {}
+        for m in found:
+            subject = subject_for(
+                m, office=office.code, country=office.country,
+                history=history.get(m.holder, HolderHistory()),
+                alerts=alerts.get(m.mrn, set()), trusted=m.holder in trusted,
+            )  # fmt: skip
+            out[m.mrn] = (screen(subject, ruleset), alerts.get(m.mrn, set()))
+        return out
+
+    def _etas(
+        self, conn: Connection, found: Sequence[Movement], office: Office
+    ) -> dict[str, tuple[datetime, str]]:
+        out: dict[str, tuple[datetime, str]] = {}
+        for m in found:
+            mode = m.declaration.transport.mode
+            at_office = self._chainage(mode, office.location)
+            fix = tracking_store.latest(conn, m.tracker_id) if m.tracker_id else None
+            if fix is not None and m.released_at is not None and fix.time >= m.released_at:
+                way = abs(at_office - self._chainage(mode, (fix.lon, fix.lat)))
+                out[m.mrn] = (arrivals.tracked_eta(fix.time, way, mode), "tracking")
+                continue
+            departure = self.corridor.offices[m.declaration.office_of_departure]
+            way = abs(at_office - self._chainage(mode, departure.location))
+            passed = arrivals.offices_before(m.declaration, office.code)
+            released = m.released_at or m.accepted_at
+            out[m.mrn] = (arrivals.scheduled_eta(released, way, mode, passed), "schedule")
+        return out
+
+    def _chainage(self, mode: Any, lonlat: tuple[float, float]) -> float:
+        return float(self.geometry.chainage_m(mode, [lonlat[0]], [lonlat[1]])[0])
+
+    # --- screening ---------------------------------------------------------------------
+
+    def screen(
+        self, actor: Actor, office_code: str, target: Target, screening_id: str, request_hash: str
+    ) -> tuple[dict[str, Any], bool]:
+        """Screen the movement ``target`` names at the office; (view, created). A repeated
+        ``screening_id`` answers the stored decision."""
+        office = self._office(office_code)
+        if actor.role is not Role.ADMIN and not (
+            actor.role is Role.CUSTOMS and actor.country == office.country
+        ):
+            raise Forbidden(f"only {office.country} customs screen at {office.code}")
+        try:
+            with self.uow.write() as conn:
+                return self._screen(conn, actor, office, target, screening_id, request_hash)
+        except IntegrityError:  # the same id stored concurrently: answer what was stored
+            with self.uow.read() as conn:
+                return self._replay(conn, screening_id, request_hash), False
+
+    def _screen(
+        self,
+        conn: Connection,
+        actor: Actor,
+        office: Office,
+        target: Target,
+        screening_id: str,
+        request_hash: str,
+    ) -> tuple[dict[str, Any], bool]:
+        if store.get_screening(conn, screening_id) is not None:
+            return self._replay(conn, screening_id, request_hash), False
+        movement = self._resolve(conn, office, target)
+        decision, _ = self._decide(conn, [movement], office, _current(conn, office.country))[
+            movement.mrn
+        ]
+        now = self.clock()
+        row = {
+            "id": screening_id, "mrn": movement.mrn, "office": office.code, "at": now,
+            "lane": decision.lane.value, "score": decision.score,
+            "reasons": [_reason(r) for r in decision.reasons],
+            "ruleset_country": decision.ruleset_country,
+            "ruleset_version": decision.ruleset_version, "draw": decision.draw,
+            "screened_by": actor.party, "request_hash": request_hash,
+        }  # fmt: skip
+        store.insert_screening(conn, row)
+        stored = store.get_screening(conn, screening_id)
+        return screening_view(stored, _needs(stored, [])), True
+
+    def _replay(self, conn: Connection, screening_id: str, request_hash: str) -> dict[str, Any]:
+        stored = store.get_screening(conn, screening_id)
+        if stored.request_hash != request_hash:
+            raise Conflict(f"screening id {screening_id} was already used for another screening")
+        inspected = store.inspections_at(conn, [stored.mrn], stored.office)
+        return screening_view(stored, _needs(stored, inspected.get(stored.mrn, [])))
+
+    def _resolve(self, conn: Connection, office: Office, target: Target) -> Movement:
+        if target.mrn is not None:
+            movement = movement_store.get_movement(conn, target.mrn)
+            if movement is None or arrivals.office_role(movement.declaration, office.code) is None:
+                raise NotFound(f"no movement {target.mrn} passes {office.code}")
+            return movement
+        for mrn in store.expected_mrns(conn, office.code):
+            movement = movement_store.get_movement(conn, mrn)
+            if movement is None:
+                continue
+            transport = movement.declaration.transport
+            if target.vehicle_id is not None and transport.vehicle_id == target.vehicle_id:
+                return movement
+            if target.container is not None and target.container in transport.containers:
+                return movement
+        scanned = target.vehicle_id or target.container
+        raise NotFound(f"no movement expected at {office.code} for {scanned}")
+
+    def screenings(self, actor: Actor, mrn: str) -> list[dict[str, Any]]:
+        from tripp.movements import policy
+
+        if actor.role not in (Role.ADMIN, Role.CUSTOMS, Role.OPERATOR):
+            raise Forbidden(f"{actor.role} parties do not see screenings")
+        with self.uow.read() as conn:
+            movement = movement_store.get_movement(conn, mrn)
+            if movement is None or not policy.can_see(actor, movement, self.corridor):
+                raise NotFound(f"no movement {mrn}")
+            rows = store.list_screenings(conn, mrn)
+            inspected = {
+                r.office: store.inspections_at(conn, [mrn], r.office).get(mrn, []) for r in rows
+            }
+        return [screening_view(r, _needs(r, inspected[r.office])) for r in rows]
+
+    def _office(self, code: str) -> Office:
+        office = self.corridor.office(code)
+        if office is None:
+            raise NotFound(f"no office {code} on {self.corridor.id}")
+        return office
+
+
+def crossing_block(conn: Connection, mrn: str, office: str) -> str | None:
+    """What the movement needs before it may cross ``office``; None when nothing."""
+    latest = store.latest_screenings(conn, [mrn], office).get(mrn)
+    return _needs(latest, store.inspections_at(conn, [mrn], office).get(mrn, []))
+
+
+def _needs(screening: Any, inspections: Sequence[tuple[datetime, str]]) -> str | None:
+    if screening is None:
+        return None
+    kinds = {kind for at, kind in inspections if at >= screening.at}
+    return inspection_needed(Lane(screening.lane), kinds)
+
+
+def _current(conn: Connection, country: str) -> Ruleset:
+    body = store.current_ruleset(conn, country)
+    if body is not None:
+        return from_dict(body)
+    if country in DEFAULT_COUNTRIES:
+        return from_dict(default_ruleset_dict(country))
+    # A country without rules of its own screens on the baseline, under its own name.
+    return from_dict({**default_ruleset_dict(DEFAULT_COUNTRIES[0]), "country": country})
+
+
+def _may_manage(actor: Actor, country: str, what: str) -> None:
+    if not is_country(country):
+        raise InvalidInput(
+            [FieldError("country", f"{country!r} is not ISO 3166-1 alpha-2", "country-iso3166")]
+        )
+    if actor.role is Role.ADMIN:
+        return
+    if actor.role is Role.CUSTOMS and actor.country == country:
+        return
+    raise Forbidden(f"only {country} customs {what} {country}'s risk rules")
+
+
+def _may_watch(actor: Actor, office: Office) -> bool:
+    if actor.role in (Role.ADMIN, Role.OPERATOR):
+        return True
+    return actor.role is Role.CUSTOMS and actor.country == office.country
+
+
+def _reason(r: Any) -> dict[str, Any]:
+    return {"rule": r.rule, "kind": r.kind.value, "points": r.points,
+            "lane": None if r.lane is None else r.lane.value, "detail": r.detail}  # fmt: skip
+
+
+def _decision_fields(found: tuple[Decision, set[str]]) -> dict[str, Any]:
+    decision = found[0]
+    return {
+        "lane": decision.lane.value,
+        "reasons": [_reason(r) for r in decision.reasons],
+        "ruleset": {"country": decision.ruleset_country, "version": decision.ruleset_version},
+    }
+
+
+def screening_view(row: Any, needed: str | None) -> dict[str, Any]:
+    return {
+        "id": row.id, "mrn": row.mrn, "office": row.office, "at": row.at,
+        "lane": row.lane, "score": row.score, "reasons": list(row.reasons),
+        "ruleset": {"country": row.ruleset_country, "version": row.ruleset_version},
+        "draw": row.draw, "inspection_required": needed is not None,
+        "inspection_needed": needed,
+    }  # fmt: skip

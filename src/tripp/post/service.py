@@ -1,0 +1,388 @@
+"""What an officer does at a node: see what is coming, screen, inspect, record the crossing.
+
+Every use case runs in one store transaction and commits before it answers, so what the
+officer was told is recorded is on disk, whatever happens to the node or the network next.
+The rules the upstream would apply are checked here first (the transition table, the next
+event expected at the office, the inspection gate), so that a refusal comes at the desk,
+while the truck is there, rather than at the next sync.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tripp.api.paging import decode_cursor, encode_cursor
+from tripp.border.gate import inspection_needed
+from tripp.errors import Conflict, FieldError, InvalidInput, NotFound
+from tripp.movements.model import allowed_events
+from tripp.movements.policy import CLOCK_SKEW
+from tripp.post.errors import AlreadyRecorded, InspectionRequired, NotExpectedHere, NotScreenable
+from tripp.post.model import (
+    NODE_EVENT_TYPES,
+    PASSAGE_TYPES,
+    Kind,
+    Status,
+    inspection_block,
+    iso,
+    local_state,
+    next_state,
+    parse_time,
+    passage_of,
+    utc_now,
+)
+from tripp.post.screening import Target, decide, reason_json, resolve
+from tripp.post.store import Mirrored, NodeStore, OutboxRow, Tx, dumps
+from tripp.risk.ruleset import from_dict
+
+_HEAD = frozenset({"id", "type", "office", "at"})
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class PostService:
+    store: NodeStore
+    office: str
+    clock: Callable[[], datetime] = utc_now
+    recorded: Callable[[], None] = field(default=_nothing)  # nudges the sync loop
+
+    # --- the expected list ---------------------------------------------------------------
+
+    def expected(self, limit: int, cursor: str | None) -> dict[str, Any]:
+        """The mirrored list less what passed here, each item with this node's screening
+        and inspection state; ``as_of`` is when the mirror was pulled."""
+        start = decode_cursor(cursor)
+        with self.store.read() as tx:
+            waiting = _waiting(tx)
+            items = [self._overlay(tx, m.item) for m in waiting[start : start + limit]]
+        more = start + limit < len(waiting)
+        return {
+            "office": self.office,
+            "items": items,
+            "next_cursor": encode_cursor(start + limit) if more else None,
+            "as_of": max((m.pulled_at for m in waiting), default=None),
+        }
+
+    def _overlay(self, tx: Tx, item: dict[str, Any]) -> dict[str, Any]:
+        records = tx.records(item["mrn"])
+        if not records:
+            return item
+        out = dict(item)
+        screened = [r for r in records if r.kind is Kind.SCREENING and r.live]
+        if screened:
+            latest = tx.find(Kind.SCREENING, screened[-1].ref_id, item["mrn"])
+            out["screening"] = None if latest is None else _screening_shown(latest)
+        needed = inspection_block(item, records)
+        out["inspection_required"] = needed is not None
+        out["inspection_needed"] = needed
+        return out
+
+    # --- screening -----------------------------------------------------------------------
+
+    def screen(self, target: Target, screening_id: str | None) -> tuple[dict[str, Any], bool]:
+        """Screen what the officer scanned; (answer, created). A repeated ``screening_id``
+        answers the stored decision, as upstream."""
+        request = {k: v for k, v in target.__dict__.items() if v is not None}
+        with self.store.write() as tx:
+            if screening_id is not None and (stored := tx.screening(screening_id)) is not None:
+                return self._replay_screening(tx, screening_id, request, stored), False
+            answer = self._screen(tx, target, screening_id or new_id(self.office), request)
+        self.recorded()
+        return answer, True
+
+    def _screen(
+        self, tx: Tx, target: Target, screening_id: str, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        item = resolve(self.office, target, tx.known_items(), [m.item["mrn"] for m in _waiting(tx)])
+        country = tx.get_meta("country")
+        if country is None:
+            raise NotScreenable(f"the node of {self.office} has not synced yet: no ruleset")
+        body = tx.ruleset(country)
+        ruleset = None if body is None else from_dict(body)
+        decision, basis = decide(item, ruleset, office=self.office, country=country)
+        now = iso(self.clock())
+        needed = inspection_needed(decision.lane, ())
+        answer = {
+            "id": screening_id,
+            "mrn": decision.mrn,
+            "office": self.office,
+            "at": now,
+            "lane": decision.lane.value,
+            "score": decision.score,
+            "reasons": [reason_json(r) for r in decision.reasons],
+            "ruleset": {"country": decision.ruleset_country, "version": decision.ruleset_version},
+            "draw": decision.draw,
+            "inspection_required": needed is not None,
+            "inspection_needed": needed,
+            "basis": basis.value,
+        }
+        tx.add_screening(
+            {
+                "id": screening_id,
+                "mrn": decision.mrn,
+                "lane": decision.lane.value,
+                "basis": basis.value,
+                "ruleset_country": decision.ruleset_country,
+                "ruleset_version": decision.ruleset_version,
+                "draw": decision.draw,
+                "at": now,
+                "request": dumps(request),
+                "answer": dumps(answer),
+            }
+        )
+        tx.append(
+            kind=Kind.SCREENING,
+            ref_id=screening_id,
+            mrn=decision.mrn,
+            body={"id": screening_id, "mrn": decision.mrn},
+            answer=answer,
+            at=now,
+        )
+        return {**answer, "sync": {"status": Status.PENDING.value}}
+
+    def _replay_screening(
+        self,
+        tx: Tx,
+        screening_id: str,
+        request: dict[str, Any],
+        stored: tuple[dict[str, Any], dict[str, Any]],
+    ) -> dict[str, Any]:
+        if stored[0] != request:
+            raise Conflict(f"screening id {screening_id} was already used for another screening")
+        answer = stored[1]
+        row = tx.find(Kind.SCREENING, screening_id, answer["mrn"])
+        mirrored = tx.item(answer["mrn"])
+        if mirrored is not None:
+            needed = inspection_block(mirrored.item, tx.records(answer["mrn"]))
+            answer = {
+                **answer,
+                "inspection_required": needed is not None,
+                "inspection_needed": needed,
+            }
+        return {**answer, "sync": _sync(row)}
+
+    # --- events --------------------------------------------------------------------------
+
+    def record(self, mrn: str, body: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Record an event validated by the upstream's own schema; (answer, created)."""
+        event = self._at_this_office(body)
+        with self.store.write() as tx:
+            existing = tx.find(Kind.EVENT, event["id"], mrn)
+            if existing is not None:
+                if existing.body != event:
+                    raise Conflict(f"event id {event['id']} was already used for a different event")
+                return {**existing.answer, "sync": _sync(existing)}, False
+            answer = self._record(tx, mrn, event)
+        self.recorded()
+        return answer, True
+
+    def _at_this_office(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        event = dict(body)
+        errors = []
+        if event["type"] not in NODE_EVENT_TYPES:
+            allowed = ", ".join(sorted(NODE_EVENT_TYPES))
+            errors.append(
+                FieldError("type", f"a border-post node records {allowed}", "node-event-type")
+            )
+        event.setdefault("office", self.office)
+        if event["office"] != self.office:
+            errors.append(
+                FieldError("office", f"this node records at {self.office} only", "node-office")
+            )
+        if parse_time(event["at"]) > self.clock() + CLOCK_SKEW:
+            errors.append(FieldError("at", f"{event['at']} is in the future", "at-not-future"))
+        if errors:
+            raise InvalidInput(errors)
+        return event
+
+    def _record(self, tx: Tx, mrn: str, event: dict[str, Any]) -> dict[str, Any]:
+        mirrored = tx.item(mrn)
+        if mirrored is None:
+            raise NotExpectedHere(f"no movement {mrn} known at {self.office} (as of last sync)")
+        item, kind = mirrored.item, event["type"]
+        _check_order(item, event)
+        records = tx.records(mrn)
+        payload = {k: v for k, v in event.items() if k not in _HEAD}
+        before = local_state(mrn, item, _unreflected(tx.rows_of(mrn), mirrored))
+        after = next_state(mrn, before, kind, payload)
+        if kind in PASSAGE_TYPES:
+            self._check_passage(mrn, item, event, records)
+        now = iso(self.clock())
+        answer = {
+            "mrn": mrn,
+            "state": after.value,
+            "previous_state": before.value,
+            "allowed_events": [t.value for t in allowed_events(after)],
+            "event": {
+                **{k: event[k] for k in ("id", "type", "office", "at")},
+                "recorded_at": now,
+                "recorded_by": f"post:{self.office}",
+                "state_before": before.value,
+                "state_after": after.value,
+                "payload": payload,
+            },
+        }
+        tx.append(
+            kind=Kind.EVENT,
+            ref_id=event["id"],
+            mrn=mrn,
+            body=event,
+            answer=answer,
+            at=now,
+            event_type=kind,
+            inspection_kind=payload.get("kind") if kind == "inspection" else None,
+        )
+        return {**answer, "sync": {"status": Status.PENDING.value}}
+
+    def _check_passage(
+        self, mrn: str, item: Mapping[str, Any], event: Mapping[str, Any], records: list[Any]
+    ) -> None:
+        done = passage_of(records)
+        if done is not None:
+            raise AlreadyRecorded(
+                f"the {done.event_type} of {mrn} is already recorded at {self.office}"
+            )
+        expected = item.get("next_event") or {}
+        if expected.get("type") and event["type"] != expected["type"]:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "type",
+                        f"{mrn} is expected at {self.office} for {expected['type']}",
+                        "next-event",
+                    )
+                ]
+            )
+        if expected.get("direction") and event.get("direction") != expected["direction"]:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "direction",
+                        f"{mrn} makes an {expected['direction']} at {self.office}",
+                        "next-event-direction",
+                    )
+                ]
+            )
+        needed = inspection_block(item, records)
+        if needed is not None:
+            raise InspectionRequired(
+                f"{mrn} was screened at {self.office} and needs {needed} recorded there "
+                f"before its {event['type']}"
+            )
+
+    # --- the officer's view of the node --------------------------------------------------
+
+    def conflicts(self, *, include_acknowledged: bool) -> list[dict[str, Any]]:
+        with self.store.read() as tx:
+            return [
+                conflict_view(r) for r in tx.conflicts(include_acknowledged=include_acknowledged)
+            ]
+
+    def acknowledge(self, seq: int) -> dict[str, Any]:
+        """The officer has seen the conflict; it stays in the store and in ``?all=true``."""
+        with self.store.write() as tx:
+            row = tx.acknowledge(seq, iso(self.clock()))
+        if row is None:
+            raise NotFound(f"no conflict {seq} at this node")
+        return conflict_view(row)
+
+    def status(self, *, upstream: str, reachable: bool | None) -> dict[str, Any]:
+        with self.store.read() as tx:
+            counts, last = tx.counts(), tx.last_round()
+            out = {
+                "office": self.office,
+                "office_name": tx.get_meta("office_name"),
+                "country": tx.get_meta("country"),
+                "upstream": upstream,
+                "upstream_reachable": reachable,
+                "last_contact": tx.last_contact(),
+                "rounds": tx.rounds(),
+                "last_round": None if last is None else last.__dict__,
+                "rulesets": tx.ruleset_versions(),
+            }
+        by_kind = {
+            s.value: {"events": counts[f"event_{s}"], "screenings": counts[f"screening_{s}"]}
+            for s in Status
+        }
+        return {
+            **out,
+            **by_kind,
+            "conflicts_open": counts["conflicts_open"],
+            "expected": counts["expected"],
+        }
+
+
+def new_id(office: str) -> str:
+    """A screening id no other node or terminal will choose (1-64 of A-Za-z0-9._:-)."""
+    return f"{office}-{uuid.uuid4().hex}"
+
+
+def conflict_view(row: OutboxRow) -> dict[str, Any]:
+    return {
+        "seq": row.seq,
+        "kind": row.kind.value,
+        "mrn": row.mrn,
+        "id": row.ref_id,
+        "type": row.event_type or "screening",
+        "recorded_at": row.created_at,
+        "reason": row.conflict,
+        "acknowledged_at": row.acknowledged_at,
+        "upstream": {
+            "status": row.upstream_status,
+            "answer": row.upstream_answer,
+            "at": row.synced_at,
+        },
+        "local": {"body": row.body, "answer": row.answer},
+    }
+
+
+def _waiting(tx: Tx) -> list[Mirrored]:
+    """Listed items whose passage was not recorded here yet: what the officer still awaits."""
+    passed = tx.passed_mrns()
+    return [m for m in tx.listed() if m.item["mrn"] not in passed]
+
+
+def _unreflected(rows: list[OutboxRow], mirrored: Mirrored) -> list[tuple[str, dict[str, Any]]]:
+    """Events recorded here that the mirrored state does not include yet: pending, or
+    accepted upstream after the item was pulled."""
+    return [
+        (r.event_type or "", r.body)
+        for r in rows
+        if r.kind is Kind.EVENT
+        and (
+            r.status is Status.PENDING
+            or (r.status is Status.SYNCED and (r.synced_at or "") > mirrored.pulled_at)
+        )
+    ]
+
+
+def _check_order(item: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+    released = item.get("released_at")
+    if released and parse_time(event["at"]) < parse_time(released):
+        raise InvalidInput(
+            [
+                FieldError(
+                    "at",
+                    f"{event['at']} is before the movement's release at {released}",
+                    "at-in-order",
+                )
+            ]
+        )
+
+
+def _sync(row: OutboxRow | None) -> dict[str, Any]:
+    if row is None:
+        return {"status": Status.PENDING.value}
+    return {"status": row.status.value, "conflict": row.conflict, "at": row.synced_at}
+
+
+def _screening_shown(row: OutboxRow) -> Any:
+    """The upstream's decision once it screened, else the node's own."""
+    taken = row.upstream_status is not None and 200 <= row.upstream_status < 300
+    return row.upstream_answer if taken else row.answer
