@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import tracking
+from bench import border, risk, tracking
 from bench.declarations import (
     Result,
     declaration_json,
@@ -153,7 +153,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=50, help="declarations per unit of work")
     parser.add_argument("--stores", default="sqlite,postgres")
-    parser.add_argument("--suite", choices=["all", "declarations", "tracking"], default="all")
+    parser.add_argument(
+        "--suite", choices=["all", "declarations", "tracking", "border"], default="all"
+    )
     tracking.add_arguments(parser)
     args = parser.parse_args()
     if args.suite in ("all", "declarations"):
@@ -162,6 +164,11 @@ def main() -> None:
         with Progress(console=console) as progress:
             rows = tracking.run(args, console, progress)
         tracking.report(rows, console)
+    if args.suite in ("all", "border"):
+        risk.report(risk.run(console), console)
+        with Progress(console=console) as progress:
+            rows = border.run(console, progress)
+        border.report(rows, console)
 
 
 def declarations(args: argparse.Namespace) -> None:

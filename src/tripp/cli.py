@@ -13,6 +13,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from tripp.bootstrap import Wiring, utc_now, wire
+from tripp.border.cli import app as risk_app
 from tripp.config import Settings
 from tripp.corridor.cli import app as corridor_app
 from tripp.corridor.model import CorridorInvalid
@@ -59,6 +60,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(party_app, name="party")
 app.add_typer(token_app, name="token")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(risk_app, name="risk")
 err = Console(stderr=True)
 out = Console()
 

@@ -160,3 +160,37 @@ def page(browser: Any) -> Iterator[tuple[Any, Console]]:
         yield p, console
     finally:
         context.close()
+
+
+# WCAG 2 contrast of every visible text against the first opaque background behind it.
+_CONTRAST_JS = """
+() => {
+  const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let n = el; n; n = n.parentElement) {
+      const c = rgb(getComputedStyle(n).backgroundColor);
+      if (c.length === 3 || c[3] === 1) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const failures = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.checkVisibility() || el.closest(":disabled")) continue;
+    const fg = lum(rgb(getComputedStyle(el).color));
+    const bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) failures.push(`${el.tagName}#${el.id}.${el.className}: ${ratio.toFixed(2)}`);
+  }
+  return failures;
+}
+"""
+
+
+def contrast_failures(page: Any) -> list[str]:
+    """Visible texts with a contrast below 4.5:1 (WCAG AA, normal text)."""
+    return list(page.evaluate(_CONTRAST_JS))

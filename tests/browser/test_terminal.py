@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Console, Upstream
+from tests.browser.conftest import Console, Upstream, contrast_failures
 from tripp.movements.examples import example_declaration
 from tripp.risk.defaults import default_ruleset_dict
 
@@ -94,6 +94,7 @@ def test_green_lane_scan_then_enter_records_the_crossing(
     assert "Border crossing — entry" in p.locator("#next-text").inner_text()
     assert p.locator("#scan").input_value() == ""
     p.screenshot(path=str(artifacts / "terminal-green.png"))
+    assert contrast_failures(p) == []
 
     p.keyboard.press("Enter")  # the one keystroke that records
     p.locator("#message[data-kind='ok']").wait_for()
@@ -125,6 +126,7 @@ def test_red_lane_needs_an_inspection_before_enter_records(
     assert "arms" in p.locator("#reasons").inner_text()
     assert "Inspection required first" in p.locator("#next-text").inner_text()
     p.screenshot(path=str(artifacts / "terminal-red.png"))
+    assert contrast_failures(p) == []
 
     p.keyboard.press("Enter")  # refused on the page: nothing is sent
     p.locator("#message[data-kind='error']").wait_for()
@@ -142,6 +144,7 @@ def test_red_lane_needs_an_inspection_before_enter_records(
     p.keyboard.press("Control+A")
     p.keyboard.type("25")
     p.screenshot(path=str(artifacts / "terminal-inspection.png"))
+    assert contrast_failures(p) == []
     p.keyboard.press("Enter")  # save
     form.wait_for(state="hidden")
     assert "Inspection recorded (physical, no findings)" in p.locator("#message").inner_text()
@@ -228,4 +231,5 @@ def test_post_node_state_and_a_network_failure_are_shown(
     assert "Screening container CSQU3054383 failed" in p.locator("#message").inner_text()
     assert p.locator("#net").inner_text() == "⚠ Server unreachable"
     p.screenshot(path=str(artifacts / "terminal-post-node-offline.png"))
+    assert contrast_failures(p) == []
     assert [e for e in console.unexpected() if "ERR_CONNECTION_REFUSED" not in e] == []

@@ -66,3 +66,24 @@ def test_db_upgrade_is_repeatable(run) -> None:  # type: ignore[no-untyped-def]
 def test_overdue_job_once(run) -> None:  # type: ignore[no-untyped-def]
     code, out, err = run("jobs", "overdue")
     assert code == 0 and out == "" and "0 movements" in err
+
+
+def test_each_customs_publishes_only_its_own_risk_rules(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    code, out, _ = run("risk", "show", "AM", "--party", "AM-CUSTOMS")
+    assert code == 0 and json.loads(out)["version"] == 1
+    rules = tmp_path / "am.yaml"
+    rules.write_text(out, encoding="utf-8")  # JSON is YAML
+    code, _, err = run("risk", "set", "AM", str(rules), "--party", "AZ-CUSTOMS")
+    assert code == 1 and "only AM customs" in err
+    code, _, err = run("risk", "set", "AM", str(rules), "--party", "AM-CUSTOMS")
+    assert code == 0 and "version 2" in err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("thresholds: {yellow: 5}\n", encoding="utf-8")
+    code, _, err = run("risk", "set", "AM", str(broken), "--party", "AM-CUSTOMS")
+    assert code == 1 and "thresholds.red" in err and "rules" in err
+    code, out, _ = run("risk", "show", "AM", "--party", "AM-CUSTOMS", "--version", "1")
+    assert code == 0 and json.loads(out)["version"] == 1
+    code, _, err = run("risk", "trust", "AM", "AZ-CARRIER-0001", "--party", "AM-CUSTOMS")
+    assert code == 0 and "granted" in err

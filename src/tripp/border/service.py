@@ -9,7 +9,8 @@ is applied by the movement service when a crossing or arrival is recorded.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +52,18 @@ class Border:
     corridor: Corridor
     clock: Clock
     geometry: CorridorGeometry
+    # Parsed rulesets by (country, version): a version never changes once stored, so a
+    # screening reads only the latest version number and parses a ruleset once per worker.
+    _rulesets: dict[tuple[str, int], Ruleset] = field(default_factory=dict, repr=False)
+
+    def _current(self, conn: Connection, country: str) -> Ruleset:
+        version = store.latest_version(conn, country)
+        key = (country, version or 1)
+        found = self._rulesets.get(key)
+        if found is None:
+            found = _current(conn, country)
+            self._rulesets[key] = found
+        return found
 
     # --- rulesets ----------------------------------------------------------------------
 
@@ -58,7 +71,7 @@ class Border:
         _may_manage(actor, country, "see")
         with self.uow.read() as conn:
             if version is None:
-                return _current(conn, country).to_dict()
+                return self._current(conn, country).to_dict()
             body = store.ruleset_version(conn, country, version)
         if body is None and version == 1 and country in DEFAULT_COUNTRIES:
             return default_ruleset_dict(country)
@@ -105,7 +118,7 @@ class Border:
         self, conn: Connection, found: Sequence[Movement], office: Office, *, goods: bool
     ) -> list[dict[str, Any]]:
         mrns = [m.mrn for m in found]
-        ruleset = _current(conn, office.country)
+        ruleset = self._current(conn, office.country)
         decisions = self._decide(conn, found, office, ruleset)
         screened = store.latest_screenings(conn, mrns, office.code)
         inspected = store.inspections_at(conn, mrns, office.code)
@@ -201,9 +214,8 @@ class Border:
         if store.get_screening(conn, screening_id) is not None:
             return self._replay(conn, screening_id, request_hash), False
         movement = self._resolve(conn, office, target)
-        decision, _ = self._decide(conn, [movement], office, _current(conn, office.country))[
-            movement.mrn
-        ]
+        ruleset = self._current(conn, office.country)
+        decision, _ = self._decide(conn, [movement], office, ruleset)[movement.mrn]
         now = self.clock()
         row = {
             "id": screening_id, "mrn": movement.mrn, "office": office.code, "at": now,
@@ -214,7 +226,7 @@ class Border:
             "screened_by": actor.party, "request_hash": request_hash,
         }  # fmt: skip
         store.insert_screening(conn, row)
-        stored = store.get_screening(conn, screening_id)
+        stored = SimpleNamespace(**row)
         return screening_view(stored, _needs(stored, [])), True
 
     def _replay(self, conn: Connection, screening_id: str, request_hash: str) -> dict[str, Any]:

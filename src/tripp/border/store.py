@@ -102,8 +102,8 @@ def histories(conn: Connection, holders: Sequence[str]) -> dict[str, HolderHisto
     counted = (
         select(
             movements.c.holder,
-            func.count(func.distinct(movements.c.mrn)).label("total"),
-            func.count(func.distinct(movements.c.mrn))
+            func.count().label("total"),
+            func.count()
             .filter(movements.c.state == MovementState.RECOVERY.value)
             .label("recoveries"),
         )

@@ -89,7 +89,10 @@ def wire(settings: PostSettings, *, transport: httpx.BaseTransport | None = None
     settings.check()
     store = NodeStore.open(settings.db, settings.office)
     upstream = Upstream(
-        settings.upstream, settings.token.reveal(), timeout_s=settings.timeout_s, transport=transport
+        settings.upstream,
+        settings.token.reveal(),
+        timeout_s=settings.timeout_s,
+        transport=transport,
     )
     syncer = Syncer(store, upstream, settings.office)
     loop = SyncLoop(syncer, settings.sync_interval_s)
