@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo serve test test-unit test-integration bench lint clean
+.PHONY: install browser demo serve test test-unit test-integration test-browser bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +14,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## Debian's Chromium for the browser tests (Playwright drives it; never `playwright install`)
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
+	  else echo "chromium missing and not installable here: browser tests will skip (fail in CI)"; fi; \
+	fi
+
 ## make demo: install, migrate the embedded SQLite store, print a token per role, serve on :8000
 demo: install
 	$(BIN)/tripp demo
 
 ## make test: install and run every test (PostgreSQL tests skip with a reason outside CI)
-test: install
+test: install browser
 	$(BIN)/pytest
 
 test-unit: install
@@ -27,6 +35,9 @@ test-unit: install
 
 test-integration: install
 	$(BIN)/pytest tests/integration
+
+test-browser: install browser
+	$(BIN)/pytest tests/browser
 
 ## make bench: declarations/s and tracking figures, each beside a same-run baseline
 ## (installs Debian's PostGIS for the ST_DWithin baseline when it is missing and we may)

@@ -87,12 +87,12 @@ class NodeProcess:
         self.http.close()
 
 
-def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
+def wait_for(check: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(poll_s)
 
 
 def upstream_events(db: Path, office: str) -> list[tuple[str, str, str]]:
@@ -117,7 +117,7 @@ def seeded(tmp_path: Path) -> Iterator[tuple[Path, str, list[str]]]:
     tokens = mint_tokens(w)
     with TestClient(create_app(w, run_jobs=False)) as http:
         api = Api(http, tokens, w.corridor)
-        assert OFFICE == api.itinerary.offices_of_transit[0]
+        assert api.itinerary.offices_of_transit[0] == OFFICE
         grn = api.guarantee("999999999.00")["grn"]
         mrns = [api.released(grn) for _ in range(FIRST + SECOND)]
     w.engine.dispose()
@@ -181,7 +181,9 @@ def test_partition_sync_twice_and_a_killed_node(
         second = record_offline(node, mrns[FIRST:], FIRST)
         upstream.start()
         before = crossings_upstream(db)
-        wait_for(lambda: crossings_upstream(db) > before, 30, "the push to begin")
+        # Kill a third of the way in, polling finely: the push takes about a second.
+        third = before + SECOND // 3
+        wait_for(lambda: crossings_upstream(db) >= third, 30, "the push to begin", poll_s=0.002)
         node.kill()
         at_kill = crossings_upstream(db)
         print(f"node killed mid-sync with {at_kill - FIRST} of {SECOND} new crossings upstream")
@@ -214,7 +216,7 @@ def test_partition_sync_twice_and_a_killed_node(
 
 def _all_pushed(node: NodeProcess) -> bool:
     status = node.status()
-    return bool(status["upstream_reachable"]) and status["pending"] == {
+    return bool(status["upstream"]["reachable"]) and status["pending"] == {
         "events": 0,
         "screenings": 0,
     }

@@ -259,14 +259,14 @@ def test_a_state_conflict_is_kept_for_the_officer(node: Node, upstream: FakeUpst
     report = node.syncer.round()
     assert (report.pushed, report.conflicts) == (1, 1)
     [conflict] = node.service.conflicts(include_acknowledged=False)
-    assert conflict["mrn"] == a and conflict["upstream"]["status"] == 409
-    assert "under_enquiry" in conflict["reason"]
+    assert conflict["mrn"] == a and conflict["upstream_status"] == 409
+    assert "under_enquiry" in conflict["conflict"]
     node.syncer.round()  # a conflict is not re-sent
     assert upstream.calls.count(f"POST /api/v1/movements/{a}/events") == 1
     node.service.acknowledge(conflict["seq"])
     assert node.service.conflicts(include_acknowledged=False) == []
     [kept] = node.service.conflicts(include_acknowledged=True)
-    assert kept["acknowledged_at"] is not None and kept["local"]["body"]["id"] == "ev-1"
+    assert kept["acknowledged_at"] is not None and kept["body"]["id"] == "ev-1"
 
 
 def test_a_server_fault_retries_and_keeps_the_movements_order(
@@ -309,7 +309,7 @@ def test_a_screening_in_another_lane_upstream_is_a_conflict(
     assert created and answer["lane"] == "green" and answer["basis"] == "pre-arrival"
     assert node.syncer.round().conflicts == 1
     [conflict] = node.service.conflicts(include_acknowledged=False)
-    assert "screened" in conflict["reason"] and "red" in conflict["reason"]
+    assert "screened" in conflict["conflict"] and "red" in conflict["conflict"]
     # The upstream's lane now rules the gate here: the crossing needs a load inspection.
     with pytest.raises(InspectionRequired, match="xray or physical"):
         node.service.record(mrn, crossing(1))
@@ -525,3 +525,10 @@ def test_the_http_api_speaks_the_upstream_paths(node: Node, upstream: FakeUpstre
 
 def _reason(rule: str, kind: str, lane: str | None, points: int = 0) -> dict[str, Any]:
     return {"rule": rule, "kind": kind, "points": points, "lane": lane, "detail": rule}
+
+
+def test_a_file_that_is_no_store_is_refused(tmp_path: Path, upstream: FakeUpstream) -> None:
+    path = tmp_path / "node.db"
+    path.write_bytes(b"not a database, just bytes " * 100)
+    with pytest.raises(NodeMisconfigured, match="not a usable node store"):
+        open_node(path, upstream)

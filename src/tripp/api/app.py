@@ -23,6 +23,7 @@ from tripp.movements import service
 from tripp.movements.router import router as movements_router
 from tripp.movements.views import movement_view
 from tripp.stats.router import router as stats_router
+from tripp.terminal.router import router as terminal_router
 from tripp.tracking.listeners import Listeners
 from tripp.tracking.router import router as tracking_router
 from tripp.tracking.service import Tracking
@@ -109,6 +110,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
         webhooks_router,
         stats_router,
         border_router,
+        terminal_router,
     ):
         app.include_router(router)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -121,6 +121,7 @@ class Border:
         ruleset = self._current(conn, office.country)
         decisions = self._decide(conn, found, office, ruleset)
         screened = store.latest_screenings(conn, mrns, office.code)
+        lanes = store.screening_lanes(conn, mrns, office.code)
         inspected = store.inspections_at(conn, mrns, office.code)
         etas = self._etas(conn, found, office)
         items = []
@@ -137,7 +138,8 @@ class Border:
                 "released_at": m.released_at, "eta": etas[m.mrn][0], "eta_source": etas[m.mrn][1],
                 **_decision_fields(decisions[m.mrn]),
                 "screening": None if latest is None else screening_view(latest, None),
-                "inspection_required": _needs(latest, inspected.get(m.mrn, [])) is not None,
+                "inspection_required": _needs(
+                    lanes.get(m.mrn, []), inspected.get(m.mrn, [])) is not None,
                 "open_alerts": sorted(decisions[m.mrn][1]),
                 "goods": [{"hs_code": g.hs_code, "gross_mass_kg": str(g.gross_mass_kg)}
                           for g in d.goods] if goods else None,
@@ -227,14 +229,13 @@ class Border:
         }  # fmt: skip
         store.insert_screening(conn, row)
         stored = SimpleNamespace(**row)
-        return screening_view(stored, _needs(stored, [])), True
+        return screening_view(stored, _office_needs(conn, movement.mrn, office.code)), True
 
     def _replay(self, conn: Connection, screening_id: str, request_hash: str) -> dict[str, Any]:
         stored = store.get_screening(conn, screening_id)
         if stored.request_hash != request_hash:
             raise Conflict(f"screening id {screening_id} was already used for another screening")
-        inspected = store.inspections_at(conn, [stored.mrn], stored.office)
-        return screening_view(stored, _needs(stored, inspected.get(stored.mrn, [])))
+        return screening_view(stored, _office_needs(conn, stored.mrn, stored.office))
 
     def _resolve(self, conn: Connection, office: Office, target: Target) -> Movement:
         if target.mrn is not None:
@@ -264,10 +265,8 @@ class Border:
             if movement is None or not policy.can_see(actor, movement, self.corridor):
                 raise NotFound(f"no movement {mrn}")
             rows = store.list_screenings(conn, mrn)
-            inspected = {
-                r.office: store.inspections_at(conn, [mrn], r.office).get(mrn, []) for r in rows
-            }
-        return [screening_view(r, _needs(r, inspected[r.office])) for r in rows]
+            needs = {r.office: _office_needs(conn, mrn, r.office) for r in rows}
+        return [screening_view(r, needs[r.office]) for r in rows]
 
     def _office(self, code: str) -> Office:
         office = self.corridor.office(code)
@@ -278,15 +277,22 @@ class Border:
 
 def crossing_block(conn: Connection, mrn: str, office: str) -> str | None:
     """What the movement needs before it may cross ``office``; None when nothing."""
-    latest = store.latest_screenings(conn, [mrn], office).get(mrn)
-    return _needs(latest, store.inspections_at(conn, [mrn], office).get(mrn, []))
+    return _office_needs(conn, mrn, office)
 
 
-def _needs(screening: Any, inspections: Sequence[tuple[datetime, str]]) -> str | None:
-    if screening is None:
-        return None
-    kinds = {kind for at, kind in inspections if at >= screening.at}
-    return inspection_needed(Lane(screening.lane), kinds)
+def _office_needs(conn: Connection, mrn: str, office: str) -> str | None:
+    return _needs(
+        store.screening_lanes(conn, [mrn], office).get(mrn, []),
+        store.inspections_at(conn, [mrn], office).get(mrn, []),
+    )
+
+
+def _needs(lanes: Sequence[str], inspections: Sequence[tuple[datetime, str]]) -> str | None:
+    """The strictest screening at the office decides, and any inspection recorded there
+    counts: a movement passes an office once, and a second scan that happens to draw a
+    milder lane must not wave through what the first one selected."""
+    strictest = max((Lane(lane) for lane in lanes), default=None)
+    return inspection_needed(strictest, {kind for _, kind in inspections})
 
 
 def _current(conn: Connection, country: str) -> Ruleset:

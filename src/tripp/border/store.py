@@ -200,6 +200,21 @@ def latest_screenings(conn: Connection, mrns: Sequence[str], office: str) -> dic
     return {r.mrn: r for r in rows}
 
 
+def screening_lanes(conn: Connection, mrns: Sequence[str], office: str) -> dict[str, list[str]]:
+    """Per movement, the lanes of every screening at ``office``."""
+    if not mrns:
+        return {}
+    rows = conn.execute(
+        select(screenings.c.mrn, screenings.c.lane).where(
+            screenings.c.mrn.in_(list(mrns)), screenings.c.office == office
+        )
+    )
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r.mrn, []).append(r.lane)
+    return out
+
+
 def list_screenings(conn: Connection, mrn: str) -> list[Any]:
     return list(
         conn.execute(select(screenings).where(screenings.c.mrn == mrn).order_by(screenings.c.at))

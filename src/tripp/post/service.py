@@ -21,6 +21,7 @@ from tripp.errors import Conflict, FieldError, InvalidInput, NotFound
 from tripp.movements.model import allowed_events
 from tripp.movements.policy import CLOCK_SKEW
 from tripp.post.errors import AlreadyRecorded, InspectionRequired, NotExpectedHere, NotScreenable
+from tripp.post.mirror import Mirrored, dumps
 from tripp.post.model import (
     NODE_EVENT_TYPES,
     PASSAGE_TYPES,
@@ -35,7 +36,7 @@ from tripp.post.model import (
     utc_now,
 )
 from tripp.post.screening import Target, decide, reason_json, resolve
-from tripp.post.store import Mirrored, NodeStore, OutboxRow, Tx, dumps
+from tripp.post.store import NodeStore, OutboxRow, Tx
 from tripp.risk.ruleset import from_dict
 
 _HEAD = frozenset({"id", "type", "office", "at"})
@@ -293,29 +294,22 @@ class PostService:
         return conflict_view(row)
 
     def status(self, *, upstream: str, reachable: bool | None) -> dict[str, Any]:
+        """The node at a glance: the upstream link, the last round, rows per status."""
         with self.store.read() as tx:
             counts, last = tx.counts(), tx.last_round()
             out = {
                 "office": self.office,
                 "office_name": tx.get_meta("office_name"),
                 "country": tx.get_meta("country"),
-                "upstream": upstream,
-                "upstream_reachable": reachable,
-                "last_contact": tx.last_contact(),
+                "upstream": {"url": upstream, "reachable": reachable,
+                             "last_contact": tx.last_contact()},
                 "rounds": tx.rounds(),
                 "last_round": None if last is None else last.__dict__,
                 "rulesets": tx.ruleset_versions(),
-            }
-        by_kind = {
-            s.value: {"events": counts[f"event_{s}"], "screenings": counts[f"screening_{s}"]}
-            for s in Status
-        }
-        return {
-            **out,
-            **by_kind,
-            "conflicts_open": counts["conflicts_open"],
-            "expected": counts["expected"],
-        }
+            }  # fmt: skip
+        for s in Status:
+            out[s.value] = {"events": counts[f"event_{s}"], "screenings": counts[f"screening_{s}"]}
+        return {**out, "conflicts_open": counts["conflicts_open"], "expected": counts["expected"]}
 
 
 def new_id(office: str) -> str:
@@ -324,22 +318,14 @@ def new_id(office: str) -> str:
 
 
 def conflict_view(row: OutboxRow) -> dict[str, Any]:
+    """A conflict as the officer sees it: what was recorded here and what the upstream said."""
     return {
-        "seq": row.seq,
-        "kind": row.kind.value,
-        "mrn": row.mrn,
-        "id": row.ref_id,
-        "type": row.event_type or "screening",
-        "recorded_at": row.created_at,
-        "reason": row.conflict,
-        "acknowledged_at": row.acknowledged_at,
-        "upstream": {
-            "status": row.upstream_status,
-            "answer": row.upstream_answer,
-            "at": row.synced_at,
-        },
-        "local": {"body": row.body, "answer": row.answer},
-    }
+        "seq": row.seq, "kind": row.kind.value, "mrn": row.mrn, "id": row.ref_id,
+        "type": row.event_type or "screening", "created_at": row.created_at,
+        "conflict": row.conflict, "acknowledged_at": row.acknowledged_at,
+        "upstream_status": row.upstream_status, "upstream_answer": row.upstream_answer,
+        "answered_at": row.synced_at, "body": row.body, "answer": row.answer,
+    }  # fmt: skip
 
 
 def _waiting(tx: Tx) -> list[Mirrored]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,29 +28,17 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from tripp.errors import StoreUnavailable
 from tripp.post.errors import NodeMisconfigured
+from tripp.post.mirror import MirrorQueries, dumps
 from tripp.post.model import Kind, Record, Status
-from tripp.post.tables import expected, meta, metadata, outbox, rulesets, screenings, sync_log
+from tripp.post.tables import expected, metadata, outbox, screenings, sync_log
 from tripp.risk.model import Lane
 
 _READ_ONLY = "post_read_only"
 SYNC_LOG_KEPT = 1000  # rounds kept; older ones are history nobody reads
-
-
-def dumps(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-@dataclass(frozen=True)
-class Mirrored:
-    """One mirrored pre-arrival item."""
-
-    item: dict[str, Any]
-    listed: bool
-    pulled_at: str
 
 
 @dataclass(frozen=True)
@@ -81,6 +69,7 @@ class RoundLog:
     reachable: bool
     pushed: int
     conflicts: int
+    held: int
     pulled: int
     error: str | None
 
@@ -95,11 +84,15 @@ class NodeStore:
     def open(cls, path: Path, office: str) -> NodeStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         store = cls(_engine(path))
-        metadata.create_all(store.engine)
-        with store.write() as tx:
-            owner = tx.get_meta("office")
-            if owner is None:
-                tx.set_meta("office", office)
+        try:
+            metadata.create_all(store.engine)
+            with store.write() as tx:
+                owner = tx.get_meta("office")
+                if owner is None:
+                    tx.set_meta("office", office)
+        except (DatabaseError, StoreUnavailable) as exc:
+            store.close()
+            raise NodeMisconfigured(f"{path} is not a usable node store: {exc}") from exc
         if owner is not None and owner != office:
             store.close()
             raise NodeMisconfigured(f"{path} is the store of office {owner}, not {office}")
@@ -151,75 +144,9 @@ def _engine(path: Path) -> Engine:
     return engine
 
 
-class Tx:
-    """The queries of one transaction."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    # --- identity ----------------------------------------------------------------------
-
-    def get_meta(self, key: str) -> str | None:
-        return self.conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
-
-    def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute(delete(meta).where(meta.c.key == key))
-        self.conn.execute(insert(meta).values(key=key, value=value))
-
-    # --- the mirror --------------------------------------------------------------------
-
-    def item(self, mrn: str) -> Mirrored | None:
-        row = self.conn.execute(select(expected).where(expected.c.mrn == mrn)).first()
-        return None if row is None else Mirrored(json.loads(row.item), row.listed, row.pulled_at)
-
-    def known_items(self) -> dict[str, dict[str, Any]]:
-        rows = self.conn.execute(select(expected.c.mrn, expected.c.item))
-        return {r.mrn: json.loads(r.item) for r in rows}
-
-    def listed(self) -> list[Mirrored]:
-        rows = self.conn.execute(
-            select(expected).where(expected.c.listed.is_(True)).order_by(expected.c.position)
-        )
-        return [Mirrored(json.loads(r.item), True, r.pulled_at) for r in rows]
-
-    def replace_expected(self, items: Sequence[Mapping[str, Any]], at: str) -> None:
-        """The pulled list becomes the listed one; earlier items stay, unlisted."""
-        self.conn.execute(update(expected).values(listed=False))
-        for position, item in enumerate(items):
-            self.conn.execute(delete(expected).where(expected.c.mrn == item["mrn"]))
-            self.conn.execute(
-                insert(expected).values(
-                    mrn=item["mrn"], item=dumps(item), listed=True, position=position, pulled_at=at
-                )
-            )
-
-    def forget_unlisted(self, before: str) -> None:
-        """Unlisted items last pulled before ``before`` are of no more use at the post."""
-        self.conn.execute(
-            delete(expected).where(expected.c.listed.is_(False), expected.c.pulled_at < before)
-        )
-
-    def ruleset(self, country: str) -> dict[str, Any] | None:
-        body = self.conn.execute(
-            select(rulesets.c.body).where(rulesets.c.country == country)
-        ).scalar()
-        return None if body is None else dict(json.loads(body))
-
-    def ruleset_versions(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(rulesets.c.country, rulesets.c.version, rulesets.c.pulled_at)
-        )
-        return [
-            {"country": r.country, "version": r.version, "pulled_at": r.pulled_at} for r in rows
-        ]
-
-    def put_ruleset(self, body: Mapping[str, Any], at: str) -> None:
-        self.conn.execute(delete(rulesets).where(rulesets.c.country == body["country"]))
-        self.conn.execute(
-            insert(rulesets).values(
-                country=body["country"], version=body["version"], body=dumps(body), pulled_at=at
-            )
-        )
+class Tx(MirrorQueries):
+    """The queries of one transaction: the mirror's (``MirrorQueries``), the outbox's and
+    the sync log's."""
 
     # --- recording ---------------------------------------------------------------------
 
@@ -391,6 +318,7 @@ class Tx:
             row.reachable,
             row.pushed,
             row.conflicts,
+            row.held,
             row.pulled,
             row.error,
         )

@@ -216,6 +216,7 @@ class Syncer:
             reachable=report.reachable,
             pushed=report.pushed,
             conflicts=report.conflicts,
+            held=report.held,
             pulled=report.pulled,
             error=report.error,
         )
