@@ -246,3 +246,35 @@ def test_trusted_traders_score_lower(api: Api, tokens: Tokens) -> None:
     after = api.call("POST", path, tokens.am_customs, json={"mrn": mrn}).json()
     assert after["score"] < before
     assert "trusted_trader" in {x["kind"] for x in after["reasons"]}
+
+
+def test_a_stored_decision_recomputes_from_its_inputs(api: Api, tokens: Tokens) -> None:
+    """An auditor takes the stored subject and ruleset version and gets the same lane."""
+    from decimal import Decimal
+
+    from tripp.corridor.model import TransportMode
+    from tripp.risk.engine import screen
+    from tripp.risk.model import HolderHistory, Subject
+    from tripp.risk.ruleset import from_dict
+
+    mrn = _released(api, tokens, goods=_arms(api))
+    decision = api.call(
+        "POST", f"/offices/{ENTRY}/screenings", tokens.am_customs, json={"mrn": mrn}
+    ).json()
+    s = decision["subject"]
+    version = decision["ruleset"]["version"]
+    rules = api.call("GET", f"/risk/rulesets/AM/versions/{version}", tokens.am_customs).json()
+    again = screen(
+        Subject(
+            mrn=s["mrn"], country=s["country"], office=s["office"], holder=s["holder"],
+            mode=TransportMode(s["mode"]), gross_mass_kg=Decimal(s["gross_mass_kg"]),
+            hs_codes=tuple(s["hs_codes"]), vehicle_class=s["vehicle"],
+            history=HolderHistory(**s["history"]), alerts=frozenset(s["alerts"]),
+            trusted_trader=s["trusted_trader"],
+        ),
+        from_dict(rules),
+    )  # fmt: skip
+    assert again.lane.value == decision["lane"] and again.score == decision["score"]
+    assert [r.rule for r in again.reasons] == [r["rule"] for r in decision["reasons"]]
+    listed = api.call("GET", f"/movements/{mrn}/screenings", tokens.operator).json()["items"]
+    assert listed and all(x["subject"] is None for x in listed)  # not for the operator

@@ -71,6 +71,11 @@ class ScreeningOut(BaseModel):
     draw: float = Field(description="The random-selection draw, recomputable from MRN and ruleset")
     inspection_required: bool
     inspection_needed: str | None = None
+    subject: dict[str, Any] | None = Field(
+        default=None,
+        description="What was screened (goods, mass, holder history, alerts, trust); customs "
+        "and admin only. With the ruleset version and the draw it recomputes the decision.",
+    )
 
 
 class ExpectedItem(BaseModel):

@@ -8,6 +8,7 @@ is applied by the movement service when a crossing or arrival is recorded.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,12 +30,14 @@ from tripp.movements.model import Movement
 from tripp.parties.model import Actor, Role
 from tripp.risk.defaults import DEFAULT_COUNTRIES, default_ruleset_dict
 from tripp.risk.engine import screen
-from tripp.risk.model import Decision, HolderHistory, Lane
+from tripp.risk.model import Decision, HolderHistory, Lane, Subject
 from tripp.risk.ruleset import Ruleset, from_dict
 from tripp.tracking import store as tracking_store
 from tripp.tracking.geometry import CorridorGeometry
 
 Clock = Callable[[], datetime]
+HISTORY_TTL_S = 30.0
+HISTORY_CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,26 @@ class Border:
     # Parsed rulesets by (country, version): a version never changes once stored, so a
     # screening reads only the latest version number and parses a ruleset once per worker.
     _rulesets: dict[tuple[str, int], Ruleset] = field(default_factory=dict, repr=False)
+    # Holder histories for HISTORY_TTL_S: counting a busy holder's record on every scan would
+    # cost more than the scan; the record a decision used is stored with it.
+    _histories: dict[str, tuple[float, HolderHistory]] = field(default_factory=dict, repr=False)
+
+    def _history(self, conn: Connection, holders: Sequence[str]) -> dict[str, HolderHistory]:
+        now = time.monotonic()
+        fresh = {
+            h: found[1]
+            for h in holders
+            if (found := self._histories.get(h)) is not None and now - found[0] < HISTORY_TTL_S
+        }
+        missing = [h for h in holders if h not in fresh]
+        if missing:
+            counted = store.histories(conn, missing)
+            for h in missing:
+                fresh[h] = counted.get(h, HolderHistory())
+                self._histories[h] = (now, fresh[h])
+            if len(self._histories) > HISTORY_CACHE_SIZE:
+                self._histories.clear()
+        return fresh
 
     def _current(self, conn: Connection, country: str) -> Ruleset:
         version = store.latest_version(conn, country)
@@ -137,10 +160,11 @@ class Border:
                 "next_event": arrivals.next_event(d, self.corridor, office.code).to_json(),
                 "released_at": m.released_at, "eta": etas[m.mrn][0], "eta_source": etas[m.mrn][1],
                 **_decision_fields(decisions[m.mrn]),
-                "screening": None if latest is None else screening_view(latest, None),
+                "screening": None if latest is None
+                else screening_view(latest, None, inputs=goods),
                 "inspection_required": _needs(
                     lanes.get(m.mrn, []), inspected.get(m.mrn, [])) is not None,
-                "open_alerts": sorted(decisions[m.mrn][1]),
+                "open_alerts": sorted(decisions[m.mrn][1].alerts),
                 "goods": [{"hs_code": g.hs_code, "gross_mass_kg": str(g.gross_mass_kg)}
                           for g in d.goods] if goods else None,
             })  # fmt: skip
@@ -148,9 +172,9 @@ class Border:
 
     def _decide(
         self, conn: Connection, found: Sequence[Movement], office: Office, ruleset: Ruleset
-    ) -> dict[str, tuple[Decision, set[str]]]:
+    ) -> dict[str, tuple[Decision, Subject]]:
         holders = sorted({m.holder for m in found})
-        history = store.histories(conn, holders)
+        history = self._history(conn, holders)
         trusted = store.trusted(conn, office.country, holders)
         alerts = store.open_alerts(conn, [m.mrn for m in found])
         out = {}
@@ -160,7 +184,7 @@ class Border:
                 history=history.get(m.holder, HolderHistory()),
                 alerts=alerts.get(m.mrn, set()), trusted=m.holder in trusted,
             )  # fmt: skip
-            out[m.mrn] = (screen(subject, ruleset), alerts.get(m.mrn, set()))
+            out[m.mrn] = (screen(subject, ruleset), subject)
         return out
 
     def _etas(
@@ -217,7 +241,7 @@ class Border:
             return self._replay(conn, screening_id, request_hash), False
         movement = self._resolve(conn, office, target)
         ruleset = self._current(conn, office.country)
-        decision, _ = self._decide(conn, [movement], office, ruleset)[movement.mrn]
+        decision, subject = self._decide(conn, [movement], office, ruleset)[movement.mrn]
         now = self.clock()
         row = {
             "id": screening_id, "mrn": movement.mrn, "office": office.code, "at": now,
@@ -225,6 +249,7 @@ class Border:
             "reasons": [_reason(r) for r in decision.reasons],
             "ruleset_country": decision.ruleset_country,
             "ruleset_version": decision.ruleset_version, "draw": decision.draw,
+            "subject": subject_json(subject),
             "screened_by": actor.party, "request_hash": request_hash,
         }  # fmt: skip
         store.insert_screening(conn, row)
@@ -266,7 +291,8 @@ class Border:
                 raise NotFound(f"no movement {mrn}")
             rows = store.list_screenings(conn, mrn)
             needs = {r.office: _office_needs(conn, mrn, r.office) for r in rows}
-        return [screening_view(r, needs[r.office]) for r in rows]
+        inputs = actor.role is not Role.OPERATOR
+        return [screening_view(r, needs[r.office], inputs=inputs) for r in rows]
 
     def _office(self, code: str) -> Office:
         office = self.corridor.office(code)
@@ -328,7 +354,7 @@ def _reason(r: Any) -> dict[str, Any]:
             "lane": None if r.lane is None else r.lane.value, "detail": r.detail}  # fmt: skip
 
 
-def _decision_fields(found: tuple[Decision, set[str]]) -> dict[str, Any]:
+def _decision_fields(found: tuple[Decision, Subject]) -> dict[str, Any]:
     decision = found[0]
     return {
         "lane": decision.lane.value,
@@ -337,11 +363,28 @@ def _decision_fields(found: tuple[Decision, set[str]]) -> dict[str, Any]:
     }
 
 
-def screening_view(row: Any, needed: str | None) -> dict[str, Any]:
+def subject_json(subject: Subject) -> dict[str, Any]:
+    """What was screened, as stored with the decision (see ``tables.screenings.subject``)."""
+    h = subject.history
     return {
+        "mrn": subject.mrn, "country": subject.country, "office": subject.office,
+        "holder": subject.holder, "mode": subject.mode.value, "vehicle": subject.vehicle,
+        "gross_mass_kg": str(subject.gross_mass_kg), "hs_codes": list(subject.hs_codes),
+        "history": {"movements_total": h.movements_total, "discrepancies": h.discrepancies,
+                    "incidents": h.incidents, "recoveries": h.recoveries},
+        "alerts": sorted(subject.alerts), "trusted_trader": subject.trusted_trader,
+    }  # fmt: skip
+
+
+def screening_view(row: Any, needed: str | None, *, inputs: bool = True) -> dict[str, Any]:
+    """``inputs``: with what was screened (customs and admin; not the operator)."""
+    view = {
         "id": row.id, "mrn": row.mrn, "office": row.office, "at": row.at,
         "lane": row.lane, "score": row.score, "reasons": list(row.reasons),
         "ruleset": {"country": row.ruleset_country, "version": row.ruleset_version},
         "draw": row.draw, "inspection_required": needed is not None,
         "inspection_needed": needed,
     }  # fmt: skip
+    if inputs:
+        view["subject"] = dict(row.subject)
+    return view

@@ -260,6 +260,9 @@ screenings = Table(
     Column("ruleset_country", String(2), nullable=False),
     Column("ruleset_version", Integer, nullable=False),
     Column("draw", Float, nullable=False),
+    # The inputs as screened (goods, mass, history, alerts, trust): with the ruleset version
+    # and the draw, an auditor can recompute the decision without today's data.
+    Column("subject", Json, nullable=False),
     Column("screened_by", String(64), nullable=False),
     Column("request_hash", String(64), nullable=False),
     Index("ix_screenings_mrn_office", "mrn", "office", "at"),

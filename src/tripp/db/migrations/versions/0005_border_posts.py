@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("ruleset_country", sa.String(2), nullable=False),
         sa.Column("ruleset_version", sa.Integer, nullable=False),
         sa.Column("draw", sa.Float, nullable=False),
+        sa.Column("subject", Json, nullable=False),
         sa.Column("screened_by", sa.String(64), nullable=False),
         sa.Column("request_hash", sa.String(64), nullable=False),
     )
