@@ -59,7 +59,7 @@ class NodeProcess:
     def start(self, timeout_s: float = 30) -> None:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log)
-        wait_for(lambda: self._answers(), timeout_s, "the node to answer")
+        wait_for(self._answers, timeout_s, "the node to answer", explain=self.explain)
 
     def _answers(self) -> bool:
         assert self.proc is not None
@@ -69,6 +69,14 @@ class NodeProcess:
             return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).is_success
         except httpx.HTTPError:
             return False
+
+    def explain(self) -> str:
+        """What a failed wait shows: the node's status and the end of its log."""
+        try:
+            status = self.http.get("/post/status").text
+        except httpx.HTTPError as exc:
+            status = repr(exc)
+        return f"\nnode status: {status}\nnode log:\n{self.log.read_text()[-3000:]}"
 
     def status(self) -> dict[str, Any]:
         r = self.http.get("/post/status")
@@ -87,11 +95,17 @@ class NodeProcess:
         self.http.close()
 
 
-def wait_for(check: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
+def wait_for(
+    check: Callable[[], bool],
+    timeout_s: float,
+    what: str,
+    poll_s: float = 0.05,
+    explain: Callable[[], str] = str,
+) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}{explain()}")
         time.sleep(poll_s)
 
 
@@ -156,7 +170,12 @@ def test_partition_sync_twice_and_a_killed_node(
     node = NodeProcess(upstream.url, token, tmp_path / "node.db", tmp_path / "node.log")
     try:
         node.start()
-        wait_for(lambda: node.status()["expected"] == FIRST + SECOND, 30, "the first mirror")
+        wait_for(
+            lambda: node.status()["expected"] == FIRST + SECOND,
+            30,
+            "the first mirror",
+            explain=node.explain,
+        )
         print(f"\nmirrored {FIRST + SECOND} expected movements ({time.monotonic() - began:.1f}s)")
 
         upstream.stop()
@@ -167,13 +186,18 @@ def test_partition_sync_twice_and_a_killed_node(
         print(f"upstream stopped; recorded at the node: {first}")
 
         upstream.start()
-        wait_for(lambda: _all_pushed(node), 30, "the first sync")
+        wait_for(lambda: _all_pushed(node), 30, "the first sync", explain=node.explain)
         assert crossings_upstream(db) == FIRST
         print(f"upstream back; after sync: {crossings_upstream(db)} crossings upstream")
 
         rounds = node.status()["rounds"]
         assert node.http.post("/post/sync").status_code == 202
-        wait_for(lambda: node.status()["rounds"] >= rounds + 2, 15, "two more rounds")
+        wait_for(
+            lambda: node.status()["rounds"] >= rounds + 2,
+            15,
+            "two more rounds",
+            explain=node.explain,
+        )
         assert crossings_upstream(db) == FIRST
         print(f"synced again: still {crossings_upstream(db)} crossings upstream")
 
@@ -190,7 +214,7 @@ def test_partition_sync_twice_and_a_killed_node(
         assert at_kill < FIRST + SECOND, "the push ended before the kill: nothing was tested"
 
         node.start()
-        wait_for(lambda: _all_pushed(node), 30, "the sync after restart")
+        wait_for(lambda: _all_pushed(node), 30, "the sync after restart", explain=node.explain)
         events = upstream_events(db, OFFICE)
         recorded = {
             "border_crossing": first["border_crossing"] + second["border_crossing"],

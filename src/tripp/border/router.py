@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -155,12 +154,11 @@ def post_screening(
     body: Annotated[ScreeningIn, Body()],
 ) -> JSONResponse:
     raw = body.model_dump(mode="json", exclude_none=True)
-    screening_id = body.id or f"srv-{uuid.uuid4()}"
     view, created = _border(request).screen(
         actor,
         code,
         Target(body.mrn, body.vehicle_id, body.container),
-        screening_id,
+        body.id,
         request_hash({**raw, "office": code}),
     )
     out = ScreeningOut.model_validate(view).model_dump(mode="json")

@@ -9,6 +9,7 @@ is applied by the movement service when a crossing or arrival is recorded.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +38,8 @@ from tripp.tracking.geometry import CorridorGeometry
 
 Clock = Callable[[], datetime]
 HISTORY_TTL_S = 30.0
-HISTORY_CACHE_SIZE = 50_000
+VERSION_TTL_S = 5.0
+CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,12 @@ class Border:
     _rulesets: dict[tuple[str, int], Ruleset] = field(default_factory=dict, repr=False)
     # Holder histories for HISTORY_TTL_S: counting a busy holder's record on every scan would
     # cost more than the scan; the record a decision used is stored with it.
+    # Trusted-trader status likewise, per (country, holder); a change made through this
+    # worker applies at once, one made through another within HISTORY_TTL_S.
     _histories: dict[str, tuple[float, HolderHistory]] = field(default_factory=dict, repr=False)
+    _trust: dict[tuple[str, str], tuple[float, bool]] = field(default_factory=dict, repr=False)
+    # The latest ruleset version per country, re-read every VERSION_TTL_S.
+    _versions: dict[str, tuple[float, int | None]] = field(default_factory=dict, repr=False)
 
     def _history(self, conn: Connection, holders: Sequence[str]) -> dict[str, HolderHistory]:
         now = time.monotonic()
@@ -75,12 +82,36 @@ class Border:
             for h in missing:
                 fresh[h] = counted.get(h, HolderHistory())
                 self._histories[h] = (now, fresh[h])
-            if len(self._histories) > HISTORY_CACHE_SIZE:
-                self._histories.clear()
+            _bound(self._histories)
         return fresh
 
+    def _trusted(self, conn: Connection, country: str, holders: Sequence[str]) -> set[str]:
+        now = time.monotonic()
+        known = {
+            h: found[1]
+            for h in holders
+            if (found := self._trust.get((country, h))) is not None
+            and now - found[0] < HISTORY_TTL_S
+        }
+        missing = [h for h in holders if h not in known]
+        if missing:
+            granted = store.trusted(conn, country, missing)
+            for h in missing:
+                known[h] = h in granted
+                self._trust[(country, h)] = (now, known[h])
+            _bound(self._trust)
+        return {h for h, yes in known.items() if yes}
+
+    def _latest_version(self, conn: Connection, country: str) -> int | None:
+        now = time.monotonic()
+        found = self._versions.get(country)
+        if found is None or now - found[0] >= VERSION_TTL_S:
+            found = (now, store.latest_version(conn, country))
+            self._versions[country] = found
+        return found[1]
+
     def _current(self, conn: Connection, country: str) -> Ruleset:
-        version = store.latest_version(conn, country)
+        version = self._latest_version(conn, country)
         key = (country, version or 1)
         found = self._rulesets.get(key)
         if found is None:
@@ -111,6 +142,7 @@ class Border:
             version = max(store.latest_version(conn, country) or 1, 1) + 1
             ruleset = from_dict({**body, "country": country, "version": version})
             store.insert_ruleset(conn, ruleset.to_dict(), by=actor.party, at=self.clock())
+        self._versions.pop(country, None)
         return ruleset.to_dict()
 
     def set_trust(self, actor: Actor, country: str, holder: str, trusted: bool) -> bool:
@@ -118,8 +150,11 @@ class Border:
         _may_manage(actor, country, "grant trusted-trader status for")
         with self.uow.write() as conn:
             if trusted:
-                return store.grant_trust(conn, country, holder, by=actor.party, at=self.clock())
-            return store.revoke_trust(conn, country, holder)
+                changed = store.grant_trust(conn, country, holder, by=actor.party, at=self.clock())
+            else:
+                changed = store.revoke_trust(conn, country, holder)
+        self._trust.pop((country, holder), None)
+        return changed
 
     # --- pre-arrival -------------------------------------------------------------------
 
@@ -175,7 +210,7 @@ class Border:
     ) -> dict[str, tuple[Decision, Subject]]:
         holders = sorted({m.holder for m in found})
         history = self._history(conn, holders)
-        trusted = store.trusted(conn, office.country, holders)
+        trusted = self._trusted(conn, office.country, holders)
         alerts = store.open_alerts(conn, [m.mrn for m in found])
         out = {}
         for m in found:
@@ -212,17 +247,26 @@ class Border:
     # --- screening ---------------------------------------------------------------------
 
     def screen(
-        self, actor: Actor, office_code: str, target: Target, screening_id: str, request_hash: str
+        self,
+        actor: Actor,
+        office_code: str,
+        target: Target,
+        screening_id: str | None,
+        request_hash: str,
     ) -> tuple[dict[str, Any], bool]:
         """Screen the movement ``target`` names at the office; (view, created). A repeated
-        ``screening_id`` answers the stored decision."""
+        ``screening_id`` answers the stored decision; None: the server names it."""
         office = self._office(office_code)
         if actor.role is not Role.ADMIN and not (
             actor.role is Role.CUSTOMS and actor.country == office.country
         ):
             raise Forbidden(f"only {office.country} customs screen at {office.code}")
+        chosen = screening_id is not None
+        screening_id = screening_id or f"srv-{uuid.uuid4()}"
         try:
             with self.uow.write() as conn:
+                if chosen and store.get_screening(conn, screening_id) is not None:
+                    return self._replay(conn, screening_id, request_hash), False
                 return self._screen(conn, actor, office, target, screening_id, request_hash)
         except IntegrityError:  # the same id stored concurrently: answer what was stored
             with self.uow.read() as conn:
@@ -237,8 +281,6 @@ class Border:
         screening_id: str,
         request_hash: str,
     ) -> tuple[dict[str, Any], bool]:
-        if store.get_screening(conn, screening_id) is not None:
-            return self._replay(conn, screening_id, request_hash), False
         movement = self._resolve(conn, office, target)
         ruleset = self._current(conn, office.country)
         decision, subject = self._decide(conn, [movement], office, ruleset)[movement.mrn]
@@ -252,12 +294,15 @@ class Border:
             "subject": subject_json(subject),
             "screened_by": actor.party, "request_hash": request_hash,
         }  # fmt: skip
+        lanes, kinds = store.office_record(conn, movement.mrn, office.code)
         store.insert_screening(conn, row)
-        stored = SimpleNamespace(**row)
-        return screening_view(stored, _office_needs(conn, movement.mrn, office.code)), True
+        needed = inspection_needed(max(Lane(x) for x in [*lanes, decision.lane.value]), kinds)
+        return screening_view(SimpleNamespace(**row), needed), True
 
     def _replay(self, conn: Connection, screening_id: str, request_hash: str) -> dict[str, Any]:
         stored = store.get_screening(conn, screening_id)
+        if stored is None:  # the insert failed for another reason, since rolled back
+            raise Conflict(f"screening {screening_id} could not be stored; retry it")
         if stored.request_hash != request_hash:
             raise Conflict(f"screening id {screening_id} was already used for another screening")
         return screening_view(stored, _office_needs(conn, stored.mrn, stored.office))
@@ -307,10 +352,8 @@ def crossing_block(conn: Connection, mrn: str, office: str) -> str | None:
 
 
 def _office_needs(conn: Connection, mrn: str, office: str) -> str | None:
-    return _needs(
-        store.screening_lanes(conn, [mrn], office).get(mrn, []),
-        store.inspections_at(conn, [mrn], office).get(mrn, []),
-    )
+    lanes, kinds = store.office_record(conn, mrn, office)
+    return inspection_needed(max((Lane(x) for x in lanes), default=None), kinds)
 
 
 def _needs(lanes: Sequence[str], inspections: Sequence[tuple[datetime, str]]) -> str | None:
@@ -329,6 +372,11 @@ def _current(conn: Connection, country: str) -> Ruleset:
         return from_dict(default_ruleset_dict(country))
     # A country without rules of its own screens on the baseline, under its own name.
     return from_dict({**default_ruleset_dict(DEFAULT_COUNTRIES[0]), "country": country})
+
+
+def _bound(cache: dict[Any, Any]) -> None:
+    if len(cache) > CACHE_SIZE:  # a rare full refill beats bookkeeping on every scan
+        cache.clear()
 
 
 def _may_manage(actor: Actor, country: str, what: str) -> None:

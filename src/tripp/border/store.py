@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select
+from sqlalchemy import (
+    Connection,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from tripp.db.tables import (
     alerts,
@@ -212,6 +223,24 @@ def screening_lanes(conn: Connection, mrns: Sequence[str], office: str) -> dict[
     out: dict[str, list[str]] = {}
     for r in rows:
         out.setdefault(r.mrn, []).append(r.lane)
+    return out
+
+
+def office_record(conn: Connection, mrn: str, office: str) -> tuple[list[str], set[str]]:
+    """The lanes of the movement's screenings at ``office`` and the kinds of inspection
+    recorded there, in one round trip."""
+    lanes = select(screenings.c.lane.label("lane"), literal(None).label("kind")).where(
+        screenings.c.mrn == mrn, screenings.c.office == office
+    )
+    kinds = select(literal(None).label("lane"), events.c.payload["kind"].as_string()).where(
+        events.c.mrn == mrn, events.c.office == office, events.c.type == "inspection"
+    )
+    out: tuple[list[str], set[str]] = ([], set())
+    for lane, kind in conn.execute(union_all(lanes, kinds)):
+        if lane is not None:
+            out[0].append(lane)
+        elif kind is not None:
+            out[1].add(kind)
     return out
 
 
