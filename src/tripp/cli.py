@@ -22,6 +22,7 @@ from tripp.errors import TrippError
 from tripp.movements import service as movements
 from tripp.parties import service as parties
 from tripp.parties.model import Party, Role
+from tripp.post.cli import post as post_command
 
 
 class _ReportingGroup(TyperGroup):
@@ -61,6 +62,7 @@ app.add_typer(party_app, name="party")
 app.add_typer(token_app, name="token")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(risk_app, name="risk")
+app.command("post")(post_command)
 err = Console(stderr=True)
 out = Console()
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tripp.border.service import subject_json
+from tripp.corridor.model import TransportMode
 from tripp.errors import Conflict, InvalidInput
 from tripp.movements.model import IllegalTransition
 from tripp.post.app import create_app
@@ -34,7 +37,7 @@ from tripp.post.model import Kind, Outcome, Record, Status, classify, inspection
 from tripp.post.screening import Basis, Target, decide, precomputed, subject_of
 from tripp.risk.defaults import default_ruleset, default_ruleset_dict
 from tripp.risk.engine import random_draw, screen
-from tripp.risk.model import Lane
+from tripp.risk.model import HolderHistory, Lane, Subject
 
 OFFICE = "AM000101"
 TOKEN = "node-token"
@@ -315,22 +318,24 @@ def test_a_screening_in_another_lane_upstream_is_a_conflict(
         node.service.record(mrn, crossing(1))
 
 
-def test_an_offline_screening_waits_for_the_crossing_its_inspection_allows(
+def test_events_go_before_screenings_so_the_crossing_is_recorded_upstream(
     node: Node, upstream: FakeUpstream
 ) -> None:
     [mrn] = upstream.add(1)
-    upstream.items[mrn].update(lane="yellow", reasons=[_reason("random", "random", "yellow")])
     node.syncer.round()
     upstream.down = True
     node.service.screen(Target(mrn=mrn), "scr-1")
-    node.service.record(mrn, inspection(1, "documentary"))
-    upstream.down = False
-    report = node.syncer.round()
-    assert report.held == 1 and upstream.screenings == {}  # the inspection went alone
     node.service.record(mrn, crossing(1))
-    node.syncer.round()
-    assert list(upstream.events) == [(mrn, "insp-1"), (mrn, "ev-1")]
-    assert list(upstream.screenings) == ["scr-1"]
+    upstream.down = False
+    upstream.lanes[mrn] = "red"  # an alert raised upstream while the post was offline
+    report = node.syncer.round()
+    assert (report.pushed, report.conflicts) == (1, 1)
+    assert list(upstream.events) == [(mrn, "ev-1")] and list(upstream.screenings) == ["scr-1"]
+    calls = [c for c in upstream.calls if c.startswith("POST")]
+    assert calls == [
+        f"POST /api/v1/movements/{mrn}/events",
+        f"POST /api/v1/offices/{OFFICE}/screenings",
+    ]
 
 
 # --- the node's local rules ----------------------------------------------------------------
@@ -387,14 +392,20 @@ def test_inspection_block(lane: str | None, kinds: list[str], needed: str | None
     assert inspection_block({"state": "released"}, records) == needed
 
 
-def test_an_inspection_before_the_latest_screening_does_not_count() -> None:
-    records = [
-        Record(1, Kind.EVENT, Status.SYNCED, "e1", "inspection", "xray"),
-        Record(2, Kind.SCREENING, Status.PENDING, "s2", lane=Lane.RED),
-    ]
-    assert inspection_block({}, records) == "an xray or physical inspection"
-    refused = Record(3, Kind.EVENT, Status.CONFLICT, "e3", "inspection", "xray")
-    assert inspection_block({}, [*records, refused]) is not None  # the upstream refused it
+def test_the_strictest_screening_decides_and_every_inspection_counts() -> None:
+    red = Record(1, Kind.SCREENING, Status.SYNCED, "s1", lane=Lane.RED)
+    xray = Record(2, Kind.EVENT, Status.SYNCED, "e2", "inspection", "xray")
+    green = Record(3, Kind.SCREENING, Status.PENDING, "s3", lane=Lane.GREEN)
+    assert inspection_block({}, [red, green]) == "an xray or physical inspection"
+    assert inspection_block({}, [xray, red, green]) is None  # before or after: it counts
+    refused = Record(2, Kind.EVENT, Status.CONFLICT, "e2", "inspection", "xray")
+    assert inspection_block({}, [refused, red]) is not None  # the upstream never took it
+
+
+def test_an_upstream_requirement_behind_a_green_latest_screening_is_taken_as_red() -> None:
+    item = {"screening": {"lane": "green"}, "inspection_required": True}
+    documentary = Record(1, Kind.EVENT, Status.PENDING, "e1", "inspection", "documentary")
+    assert inspection_block(item, [documentary]) == "an xray or physical inspection"
 
 
 def test_repeated_event_ids_replay_and_reused_ids_conflict(
@@ -445,21 +456,21 @@ def test_a_store_of_another_office_is_refused(tmp_path: Path, upstream: FakeUpst
 # --- screening at the node -----------------------------------------------------------------
 
 
-def test_the_engine_decides_as_upstream_when_the_item_has_the_holders_record() -> None:
-    item = expected_item(
-        "26AZ00000000000042", 1,
-        goods=[{"hs_code": "930190", "gross_mass_kg": "900"},
-               {"hs_code": "870323", "gross_mass_kg": "100"}],
-        open_alerts=["route_deviation"], trusted_trader=True,
-        holder_history={"movements_total": 10, "discrepancies": 1, "incidents": 0,
-                        "recoveries": 0},
+def test_the_engine_decides_as_upstream_when_the_item_has_its_subject() -> None:
+    upstream_subject = Subject(
+        mrn="26AZ00000000000042", country="AM", office=OFFICE, holder="AZ-CARRIER-0001",
+        mode=TransportMode.ROAD, gross_mass_kg=Decimal("1000"), hs_codes=("930190", "870323"),
+        history=HolderHistory(10, 1, 0, 0), alerts=frozenset({"route_deviation"}),
+        trusted_trader=True,
     )  # fmt: skip
+    item = expected_item(upstream_subject.mrn, 1, subject=subject_json(upstream_subject))
     ruleset = default_ruleset("AM")
     decision, basis = decide(item, ruleset, office=OFFICE, country="AM")
-    subject = subject_of(item, office=OFFICE, country="AM")
-    assert basis is Basis.ENGINE and decision == screen(subject, ruleset)
-    assert decision.lane is Lane.RED and subject.gross_mass_kg == 1000
-    assert [r.rule for r in decision.reasons][:1] == ["arms"]
+    # The upstream writes the vehicle class it screened with ("truck" for a road default).
+    same = replace(upstream_subject, vehicle_class=upstream_subject.vehicle)
+    assert subject_of(item, office=OFFICE, country="AM") == same
+    assert basis is Basis.ENGINE and decision == screen(upstream_subject, ruleset)
+    assert decision.lane is Lane.RED and decision.reasons[0].rule == "arms"
 
 
 def test_without_the_holders_record_the_node_adopts_the_precomputed_decision() -> None:

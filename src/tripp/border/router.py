@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tripp.api.auth import CurrentActor
 from tripp.api.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from tripp.api.problems import responses
-from tripp.api.types import ClientId, Code, Identifier, Mrn, PartyId
+from tripp.api.types import ClientId, Code, Identifier, Mrn, PartyId, UtcTime
 from tripp.border.service import Border, Target
 from tripp.movements.router import request_hash
 
@@ -34,6 +35,10 @@ class ScreeningIn(BaseModel):
     mrn: Mrn | None = None
     vehicle_id: Identifier | None = None
     container: Container | None = None
+    at: UtcTime | None = Field(
+        default=None,
+        description="When it was screened (a post node syncing offline work); default now",
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> ScreeningIn:
@@ -96,9 +101,16 @@ class ExpectedItem(BaseModel):
     ruleset: RulesetRef
     screening: ScreeningOut | None = None
     inspection_required: bool
+    inspection_needed: str | None = Field(
+        default=None, description="what the strictest screening here still needs recorded"
+    )
     open_alerts: list[str]
     goods: list[dict[str, str]] | None = Field(
         default=None, description="hs_code and gross_mass_kg; customs and admin only"
+    )
+    subject: dict[str, Any] | None = Field(
+        default=None,
+        description="What the precomputed lane was decided on; customs and admin only",
     )
 
 
@@ -160,9 +172,9 @@ def post_screening(
         Target(body.mrn, body.vehicle_id, body.container),
         body.id,
         request_hash({**raw, "office": code}),
+        body.at,
     )
-    out = ScreeningOut.model_validate(view).model_dump(mode="json")
-    return JSONResponse(out, status_code=201 if created else 200)
+    return JSONResponse(jsonable_encoder(view), status_code=201 if created else 200)
 
 
 @router.get(

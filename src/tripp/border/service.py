@@ -28,6 +28,7 @@ from tripp.db.uow import UnitOfWork
 from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from tripp.movements import store as movement_store
 from tripp.movements.model import Movement
+from tripp.movements.policy import CLOCK_SKEW
 from tripp.parties.model import Actor, Role
 from tripp.risk.defaults import DEFAULT_COUNTRIES, default_ruleset_dict
 from tripp.risk.engine import screen
@@ -197,21 +198,32 @@ class Border:
                 **_decision_fields(decisions[m.mrn]),
                 "screening": None if latest is None
                 else screening_view(latest, None, inputs=goods),
-                "inspection_required": _needs(
-                    lanes.get(m.mrn, []), inspected.get(m.mrn, [])) is not None,
+                "inspection_required": (needed := _needs(
+                    lanes.get(m.mrn, []), inspected.get(m.mrn, []))) is not None,
+                "inspection_needed": needed,
                 "open_alerts": sorted(decisions[m.mrn][1].alerts),
                 "goods": [{"hs_code": g.hs_code, "gross_mass_kg": str(g.gross_mass_kg)}
                           for g in d.goods] if goods else None,
+                # What the precomputed lane was decided on: a post node offline screens
+                # again from it with its mirrored ruleset.
+                "subject": subject_json(decisions[m.mrn][1]) if goods else None,
             })  # fmt: skip
         return items
 
     def _decide(
-        self, conn: Connection, found: Sequence[Movement], office: Office, ruleset: Ruleset
+        self,
+        conn: Connection,
+        found: Sequence[Movement],
+        office: Office,
+        ruleset: Ruleset,
+        alerts: dict[str, set[str]] | None = None,
     ) -> dict[str, tuple[Decision, Subject]]:
+        """``alerts``: the open alert kinds per movement when the caller has them."""
         holders = sorted({m.holder for m in found})
         history = self._history(conn, holders)
         trusted = self._trusted(conn, office.country, holders)
-        alerts = store.open_alerts(conn, [m.mrn for m in found])
+        if alerts is None:
+            alerts = store.open_alerts(conn, [m.mrn for m in found])
         out = {}
         for m in found:
             subject = subject_for(
@@ -253,9 +265,15 @@ class Border:
         target: Target,
         screening_id: str | None,
         request_hash: str,
+        at: datetime | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Screen the movement ``target`` names at the office; (view, created). A repeated
-        ``screening_id`` answers the stored decision; None: the server names it."""
+        ``screening_id`` answers the stored decision; None: the server names it. ``at``:
+        when it was screened, for a post node syncing what it screened offline."""
+        now = self.clock()
+        if at is not None and at > now + CLOCK_SKEW:
+            raise InvalidInput([FieldError("at", f"{at.isoformat()} is in the future",
+                                           "at-not-future")])  # fmt: skip
         office = self._office(office_code)
         if actor.role is not Role.ADMIN and not (
             actor.role is Role.CUSTOMS and actor.country == office.country
@@ -267,7 +285,9 @@ class Border:
             with self.uow.write() as conn:
                 if chosen and store.get_screening(conn, screening_id) is not None:
                     return self._replay(conn, screening_id, request_hash), False
-                return self._screen(conn, actor, office, target, screening_id, request_hash)
+                return self._screen(
+                    conn, actor, office, target, screening_id, request_hash, at or now
+                )
         except IntegrityError:  # the same id stored concurrently: answer what was stored
             with self.uow.read() as conn:
                 return self._replay(conn, screening_id, request_hash), False
@@ -280,11 +300,14 @@ class Border:
         target: Target,
         screening_id: str,
         request_hash: str,
+        now: datetime,
     ) -> tuple[dict[str, Any], bool]:
         movement = self._resolve(conn, office, target)
         ruleset = self._current(conn, office.country)
-        decision, subject = self._decide(conn, [movement], office, ruleset)[movement.mrn]
-        now = self.clock()
+        record = store.office_record(conn, movement.mrn, office.code)
+        decision, subject = self._decide(
+            conn, [movement], office, ruleset, {movement.mrn: record.alerts}
+        )[movement.mrn]
         row = {
             "id": screening_id, "mrn": movement.mrn, "office": office.code, "at": now,
             "lane": decision.lane.value, "score": decision.score,
@@ -294,9 +317,9 @@ class Border:
             "subject": subject_json(subject),
             "screened_by": actor.party, "request_hash": request_hash,
         }  # fmt: skip
-        lanes, kinds = store.office_record(conn, movement.mrn, office.code)
         store.insert_screening(conn, row)
-        needed = inspection_needed(max(Lane(x) for x in [*lanes, decision.lane.value]), kinds)
+        strictest = max(Lane(x) for x in [*record.lanes, decision.lane.value])
+        needed = inspection_needed(strictest, record.inspections)
         return screening_view(SimpleNamespace(**row), needed), True
 
     def _replay(self, conn: Connection, screening_id: str, request_hash: str) -> dict[str, Any]:
@@ -352,8 +375,9 @@ def crossing_block(conn: Connection, mrn: str, office: str) -> str | None:
 
 
 def _office_needs(conn: Connection, mrn: str, office: str) -> str | None:
-    lanes, kinds = store.office_record(conn, mrn, office)
-    return inspection_needed(max((Lane(x) for x in lanes), default=None), kinds)
+    record = store.office_record(conn, mrn, office)
+    strictest = max((Lane(x) for x in record.lanes), default=None)
+    return inspection_needed(strictest, record.inspections)
 
 
 def _needs(lanes: Sequence[str], inspections: Sequence[tuple[datetime, str]]) -> str | None:

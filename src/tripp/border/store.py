@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -226,21 +227,37 @@ def screening_lanes(conn: Connection, mrns: Sequence[str], office: str) -> dict[
     return out
 
 
-def office_record(conn: Connection, mrn: str, office: str) -> tuple[list[str], set[str]]:
-    """The lanes of the movement's screenings at ``office`` and the kinds of inspection
-    recorded there, in one round trip."""
-    lanes = select(screenings.c.lane.label("lane"), literal(None).label("kind")).where(
-        screenings.c.mrn == mrn, screenings.c.office == office
+@dataclass(frozen=True)
+class OfficeRecord:
+    """One movement at one office: its screenings' lanes, the kinds of inspection recorded
+    there, and the kinds of its open tracking alerts."""
+
+    lanes: list[str]
+    inspections: set[str]
+    alerts: set[str]
+
+
+def office_record(conn: Connection, mrn: str, office: str) -> OfficeRecord:
+    """``OfficeRecord`` of ``mrn`` at ``office``, in one round trip."""
+    tagged = union_all(
+        select(literal("lane").label("tag"), screenings.c.lane.label("value")).where(
+            screenings.c.mrn == mrn, screenings.c.office == office
+        ),
+        select(literal("inspection"), events.c.payload["kind"].as_string()).where(
+            events.c.mrn == mrn, events.c.office == office, events.c.type == "inspection"
+        ),
+        select(literal("alert"), alerts.c.kind).where(
+            alerts.c.mrn == mrn, alerts.c.cleared_at.is_(None)
+        ),
     )
-    kinds = select(literal(None).label("lane"), events.c.payload["kind"].as_string()).where(
-        events.c.mrn == mrn, events.c.office == office, events.c.type == "inspection"
-    )
-    out: tuple[list[str], set[str]] = ([], set())
-    for lane, kind in conn.execute(union_all(lanes, kinds)):
-        if lane is not None:
-            out[0].append(lane)
-        elif kind is not None:
-            out[1].add(kind)
+    out = OfficeRecord([], set(), set())
+    for tag, value in conn.execute(tagged):
+        if value is None:
+            continue
+        if tag == "lane":
+            out.lanes.append(value)
+        else:
+            (out.inspections if tag == "inspection" else out.alerts).add(value)
     return out
 
 

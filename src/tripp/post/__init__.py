@@ -7,10 +7,11 @@ answers again. Each event and screening carries its client-chosen id, so a push 
 after a crash or a lost answer is answered ``200`` upstream and creates nothing twice.
 
 Modules: ``model`` (pure rules: the inspection gate, what may be recorded, how an upstream
-answer is classified), ``tables``/``store`` (the node's SQLite store), ``upstream`` (the
-HTTP client), ``sync`` (one push-then-pull round and the loop that repeats it),
-``service`` (the officer's use cases), ``app`` (the node's HTTP API), ``bootstrap`` (the
-wiring) and ``cli`` (the ``tripp post`` command).
+answer is classified), ``screening`` (pure: deciding a lane from the mirrored item),
+``tables``/``mirror``/``store`` (the node's SQLite store), ``upstream`` (the HTTP client),
+``sync`` (one push-then-pull round and the loop that repeats it), ``service`` (the
+officer's use cases), ``views`` (the answers' shapes), ``app`` (the node's HTTP API),
+``bootstrap`` (settings and wiring) and ``cli`` (the ``tripp post`` command).
 
 Errors, all under ``tripp.errors.TrippError`` (see ``errors``): ``NotExpectedHere`` (404),
 ``AlreadyRecorded`` and ``InspectionRequired`` (409), ``NotScreenable`` (409),

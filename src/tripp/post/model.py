@@ -2,8 +2,6 @@
 
 A node keeps one ordered log per office, the outbox: every event and every screening an
 officer records gets the next sequence number and waits there until the upstream answers.
-The sequence is the node's notion of "after": an inspection counts for a screening when it
-was recorded after it, whatever the terminal's clock says.
 """
 
 from __future__ import annotations
@@ -15,7 +13,9 @@ from enum import StrEnum
 from typing import Any
 
 from tripp.border.gate import inspection_needed
+from tripp.errors import FieldError, InvalidInput
 from tripp.movements.model import TRANSITIONS, EventType, IllegalTransition, MovementState
+from tripp.post.errors import AlreadyRecorded, InspectionRequired
 from tripp.risk.model import Lane
 
 # What an officer records at a post. Release, cancel, control results and enquiries belong
@@ -89,28 +89,29 @@ class Record:
 def inspection_block(item: Mapping[str, Any], records: Sequence[Record]) -> str | None:
     """What the movement needs before it may pass this office, or None.
 
-    The latest screening decides, as upstream (``tripp.border.gate``): the node's own when
-    it screened the movement, else the upstream's stored one as mirrored in ``item``
-    (``screening`` and ``inspection_required``). Only inspections recorded after that
-    screening count; for a mirrored screening that is every inspection recorded here.
+    As upstream (docs/border-posts.md): the strictest screening at the office decides, and
+    every inspection recorded there counts, whatever the order, since a movement passes an
+    office once. The screenings are the node's own (with the upstream's lane once it
+    answered) and the upstream's as mirrored in ``item``.
     """
     live = [r for r in records if r.live]
-    screened = [i for i, r in enumerate(live) if r.kind is Kind.SCREENING]
-    if screened:
-        lane = live[screened[-1]].lane
-        since = live[screened[-1] + 1 :]
-    else:
-        lane = _mirrored_lane(item)
-        since = live
-    kinds = {r.inspection_kind for r in since if r.inspection_kind is not None}
-    return inspection_needed(lane, kinds)
+    lanes = [r.lane for r in live if r.kind is Kind.SCREENING and r.lane is not None]
+    mirrored = _mirrored_lane(item)
+    if mirrored is not None:
+        lanes.append(mirrored)
+    kinds = {r.inspection_kind for r in live if r.inspection_kind is not None}
+    return inspection_needed(max(lanes, default=None), kinds)
 
 
 def _mirrored_lane(item: Mapping[str, Any]) -> Lane | None:
-    screening = item.get("screening")
-    if not item.get("inspection_required") or not isinstance(screening, Mapping):
+    """The lane of the upstream's outstanding requirement. The item names its latest
+    screening only; when that one is green, an earlier, stricter one is what still binds,
+    and the node assumes red: an extra X-ray is better than a crossing refused later."""
+    if not item.get("inspection_required"):
         return None
-    return Lane(screening["lane"])
+    screening = item.get("screening")
+    lane = Lane(screening["lane"]) if isinstance(screening, Mapping) else Lane.RED
+    return lane if lane is not Lane.GREEN else Lane.RED
 
 
 def local_state(
@@ -139,6 +140,33 @@ def next_state(
     else:
         target = transition.leads_to[None]
     return state if target is None else target
+
+
+def check_passage(
+    mrn: str,
+    office: str,
+    item: Mapping[str, Any],
+    event: Mapping[str, Any],
+    records: Sequence[Record],
+) -> None:
+    """Refuse a crossing or arrival the upstream would refuse: a second one here, another
+    one than the item's ``next_event``, or one the inspection gate holds back."""
+    done = passage_of(records)
+    if done is not None:
+        raise AlreadyRecorded(f"the {done.event_type} of {mrn} is already recorded at {office}")
+    expected = item.get("next_event") or {}
+    if expected.get("type") and event["type"] != expected["type"]:
+        message = f"{mrn} is expected at {office} for {expected['type']}"
+        raise InvalidInput([FieldError("type", message, "next-event")])
+    if expected.get("direction") and event.get("direction") != expected["direction"]:
+        message = f"{mrn} makes an {expected['direction']} at {office}"
+        raise InvalidInput([FieldError("direction", message, "next-event-direction")])
+    needed = inspection_block(item, records)
+    if needed is not None:
+        raise InspectionRequired(
+            f"{mrn} was screened at {office} and needs {needed} recorded there "
+            f"before its {event['type']}"
+        )
 
 
 def passage_of(records: Iterable[Record]) -> Record | None:

@@ -1,12 +1,13 @@
 """Screening at the node from the mirrored pre-arrival item (pure).
 
 The node screens with the same engine (``tripp.risk.engine.screen``) and the same ruleset
-version the upstream uses, on the inputs the upstream published in the item: goods, mode,
-open tracking alerts and, when the item carries them, the holder's record
-(``holder_history``) and trusted-trader status (``trusted_trader``). An item without the
-holder's record still carries the upstream's own precomputed decision for exactly those
-inputs; the node then adopts that decision rather than guess the record, since a guess
-would put honest holders in the yellow lane (the new-holder rule) while offline.
+version the upstream uses, on the inputs the upstream published with the item's
+precomputed decision: ``subject``, in the format the upstream stores with each screening
+(``tripp.border.service.subject_json``: goods codes and mass, mode, vehicle, the holder's
+record, open alerts, trusted-trader status). An item without ``subject`` still carries the
+upstream's own precomputed decision for those inputs; the node then adopts that decision
+rather than guess the holder's record, since a guess would put honest holders in the
+yellow lane (the new-holder rule) while offline.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def decide(
 ) -> tuple[Decision, Basis]:
     """The decision for ``item`` at ``office``; raises ``NotScreenable`` when neither the
     engine nor the item's precomputed decision can give one."""
-    if ruleset is not None and "holder_history" in item and "trusted_trader" in item:
+    if ruleset is not None and isinstance(item.get("subject"), Mapping):
         return screen(subject_of(item, office=office, country=country), ruleset), Basis.ENGINE
     if "lane" in item and isinstance(item.get("ruleset"), Mapping):
         return precomputed(item), Basis.PRE_ARRIVAL
@@ -77,26 +78,22 @@ def decide(
 
 
 def subject_of(item: Mapping[str, Any], *, office: str, country: str) -> Subject:
-    """The engine's view of the mirrored item; raises ``NotScreenable`` without goods (a
-    token of the operator sees no goods, and no screening is possible then)."""
-    goods = item.get("goods")
-    if goods is None:
-        raise NotScreenable(
-            f"the mirror of {item['mrn']} has no goods: the node needs a customs token"
-        )
-    history = item["holder_history"]
+    """The engine's view of the movement, from the item's ``subject`` as the upstream wrote
+    it; the office and country are this node's, which screens only here."""
+    s = item["subject"]
+    history = s.get("history") or {}
     return Subject(
-        mrn=item["mrn"],
+        mrn=str(item["mrn"]),
         country=country,
         office=office,
-        holder=item["holder"],
-        mode=TransportMode(item["mode"]),
-        gross_mass_kg=sum((Decimal(str(g["gross_mass_kg"])) for g in goods), start=Decimal(0)),
-        hs_codes=tuple(str(g["hs_code"]) for g in goods),
-        vehicle_class=str(item.get("vehicle_class") or ""),
+        holder=str(s["holder"]),
+        mode=TransportMode(s["mode"]),
+        gross_mass_kg=Decimal(str(s["gross_mass_kg"])),
+        hs_codes=tuple(str(code) for code in s["hs_codes"]),
+        vehicle_class=str(s.get("vehicle") or ""),
         history=HolderHistory(**{k: int(history.get(k, 0)) for k in _HISTORY_FIELDS}),
-        alerts=frozenset(item.get("open_alerts", ())),
-        trusted_trader=bool(item["trusted_trader"]),
+        alerts=frozenset(str(a) for a in s.get("alerts", ())),
+        trusted_trader=bool(s.get("trusted_trader", False)),
     )
 
 

@@ -16,30 +16,34 @@ from datetime import datetime
 from typing import Any
 
 from tripp.api.paging import decode_cursor, encode_cursor
-from tripp.border.gate import inspection_needed
 from tripp.errors import Conflict, FieldError, InvalidInput, NotFound
-from tripp.movements.model import allowed_events
 from tripp.movements.policy import CLOCK_SKEW
-from tripp.post.errors import AlreadyRecorded, InspectionRequired, NotExpectedHere, NotScreenable
+from tripp.post.errors import NotExpectedHere, NotScreenable
 from tripp.post.mirror import Mirrored, dumps
 from tripp.post.model import (
     NODE_EVENT_TYPES,
     PASSAGE_TYPES,
     Kind,
     Status,
+    check_passage,
     inspection_block,
     iso,
     local_state,
     next_state,
     parse_time,
-    passage_of,
     utc_now,
 )
-from tripp.post.screening import Target, decide, reason_json, resolve
+from tripp.post.screening import Target, decide, resolve
 from tripp.post.store import NodeStore, OutboxRow, Tx
+from tripp.post.views import (
+    conflict_view,
+    event_answer,
+    payload_of,
+    screening_answer,
+    screening_shown,
+    sync_view,
+)
 from tripp.risk.ruleset import from_dict
-
-_HEAD = frozenset({"id", "type", "office", "at"})
 
 
 def _nothing() -> None:
@@ -78,7 +82,7 @@ class PostService:
         screened = [r for r in records if r.kind is Kind.SCREENING and r.live]
         if screened:
             latest = tx.find(Kind.SCREENING, screened[-1].ref_id, item["mrn"])
-            out["screening"] = None if latest is None else _screening_shown(latest)
+            out["screening"] = None if latest is None else screening_shown(latest)
         needed = inspection_block(item, records)
         out["inspection_required"] = needed is not None
         out["inspection_needed"] = needed
@@ -108,21 +112,9 @@ class PostService:
         ruleset = None if body is None else from_dict(body)
         decision, basis = decide(item, ruleset, office=self.office, country=country)
         now = iso(self.clock())
-        needed = inspection_needed(decision.lane, ())
-        answer = {
-            "id": screening_id,
-            "mrn": decision.mrn,
-            "office": self.office,
-            "at": now,
-            "lane": decision.lane.value,
-            "score": decision.score,
-            "reasons": [reason_json(r) for r in decision.reasons],
-            "ruleset": {"country": decision.ruleset_country, "version": decision.ruleset_version},
-            "draw": decision.draw,
-            "inspection_required": needed is not None,
-            "inspection_needed": needed,
-            "basis": basis.value,
-        }
+        answer = screening_answer(
+            decision, basis, screening_id=screening_id, office=self.office, at=now
+        )
         tx.add_screening(
             {
                 "id": screening_id,
@@ -141,7 +133,8 @@ class PostService:
             kind=Kind.SCREENING,
             ref_id=screening_id,
             mrn=decision.mrn,
-            body={"id": screening_id, "mrn": decision.mrn},
+            # ``at``: upstream dates the screening when it happened, not when it synced.
+            body={"id": screening_id, "mrn": decision.mrn, "at": now},
             answer=answer,
             at=now,
         )
@@ -166,7 +159,7 @@ class PostService:
                 "inspection_required": needed is not None,
                 "inspection_needed": needed,
             }
-        return {**answer, "sync": _sync(row)}
+        return {**answer, "sync": sync_view(row)}
 
     # --- events --------------------------------------------------------------------------
 
@@ -178,7 +171,7 @@ class PostService:
             if existing is not None:
                 if existing.body != event:
                     raise Conflict(f"event id {event['id']} was already used for a different event")
-                return {**existing.answer, "sync": _sync(existing)}, False
+                return {**existing.answer, "sync": sync_view(existing)}, False
             answer = self._record(tx, mrn, event)
         self.recorded()
         return answer, True
@@ -209,26 +202,13 @@ class PostService:
         item, kind = mirrored.item, event["type"]
         _check_order(item, event)
         records = tx.records(mrn)
-        payload = {k: v for k, v in event.items() if k not in _HEAD}
+        payload = payload_of(event)
         before = local_state(mrn, item, _unreflected(tx.rows_of(mrn), mirrored))
         after = next_state(mrn, before, kind, payload)
         if kind in PASSAGE_TYPES:
-            self._check_passage(mrn, item, event, records)
+            check_passage(mrn, self.office, item, event, records)
         now = iso(self.clock())
-        answer = {
-            "mrn": mrn,
-            "state": after.value,
-            "previous_state": before.value,
-            "allowed_events": [t.value for t in allowed_events(after)],
-            "event": {
-                **{k: event[k] for k in ("id", "type", "office", "at")},
-                "recorded_at": now,
-                "recorded_by": f"post:{self.office}",
-                "state_before": before.value,
-                "state_after": after.value,
-                "payload": payload,
-            },
-        }
+        answer = event_answer(mrn, event, before, after, office=self.office, at=now)
         tx.append(
             kind=Kind.EVENT,
             ref_id=event["id"],
@@ -240,42 +220,6 @@ class PostService:
             inspection_kind=payload.get("kind") if kind == "inspection" else None,
         )
         return {**answer, "sync": {"status": Status.PENDING.value}}
-
-    def _check_passage(
-        self, mrn: str, item: Mapping[str, Any], event: Mapping[str, Any], records: list[Any]
-    ) -> None:
-        done = passage_of(records)
-        if done is not None:
-            raise AlreadyRecorded(
-                f"the {done.event_type} of {mrn} is already recorded at {self.office}"
-            )
-        expected = item.get("next_event") or {}
-        if expected.get("type") and event["type"] != expected["type"]:
-            raise InvalidInput(
-                [
-                    FieldError(
-                        "type",
-                        f"{mrn} is expected at {self.office} for {expected['type']}",
-                        "next-event",
-                    )
-                ]
-            )
-        if expected.get("direction") and event.get("direction") != expected["direction"]:
-            raise InvalidInput(
-                [
-                    FieldError(
-                        "direction",
-                        f"{mrn} makes an {expected['direction']} at {self.office}",
-                        "next-event-direction",
-                    )
-                ]
-            )
-        needed = inspection_block(item, records)
-        if needed is not None:
-            raise InspectionRequired(
-                f"{mrn} was screened at {self.office} and needs {needed} recorded there "
-                f"before its {event['type']}"
-            )
 
     # --- the officer's view of the node --------------------------------------------------
 
@@ -317,17 +261,6 @@ def new_id(office: str) -> str:
     return f"{office}-{uuid.uuid4().hex}"
 
 
-def conflict_view(row: OutboxRow) -> dict[str, Any]:
-    """A conflict as the officer sees it: what was recorded here and what the upstream said."""
-    return {
-        "seq": row.seq, "kind": row.kind.value, "mrn": row.mrn, "id": row.ref_id,
-        "type": row.event_type or "screening", "created_at": row.created_at,
-        "conflict": row.conflict, "acknowledged_at": row.acknowledged_at,
-        "upstream_status": row.upstream_status, "upstream_answer": row.upstream_answer,
-        "answered_at": row.synced_at, "body": row.body, "answer": row.answer,
-    }  # fmt: skip
-
-
 def _waiting(tx: Tx) -> list[Mirrored]:
     """Listed items whose passage was not recorded here yet: what the officer still awaits."""
     passed = tx.passed_mrns()
@@ -360,15 +293,3 @@ def _check_order(item: Mapping[str, Any], event: Mapping[str, Any]) -> None:
                 )
             ]
         )
-
-
-def _sync(row: OutboxRow | None) -> dict[str, Any]:
-    if row is None:
-        return {"status": Status.PENDING.value}
-    return {"status": row.status.value, "conflict": row.conflict, "at": row.synced_at}
-
-
-def _screening_shown(row: OutboxRow) -> Any:
-    """The upstream's decision once it screened, else the node's own."""
-    taken = row.upstream_status is not None and 200 <= row.upstream_status < 300
-    return row.upstream_answer if taken else row.answer

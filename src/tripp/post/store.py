@@ -69,7 +69,6 @@ class RoundLog:
     reachable: bool
     pushed: int
     conflicts: int
-    held: int
     pulled: int
     error: str | None
 
@@ -318,7 +317,6 @@ class Tx(MirrorQueries):
             row.reachable,
             row.pushed,
             row.conflicts,
-            row.held,
             row.pulled,
             row.error,
         )

@@ -17,10 +17,11 @@ A row is marked only after the upstream answered it, in its own transaction. A c
 between the upstream's commit and that mark leaves the row pending: the next round sends
 the same body with the same id and the upstream answers 200 without storing it twice.
 
-Events go before screenings because the upstream dates a screening when it receives it:
-an inspection recorded here after an offline screening must reach the upstream together
-with the crossing it allows, or the upstream would count it as before its own screening
-and refuse the crossing (see ``_held``).
+Events go before screenings: the crossing happened at the desk, and it must reach the
+upstream even if the upstream, screening later with newer inputs (an alert raised while the
+post was offline), decides a stricter lane than the node did. That difference is then a
+lane conflict for the officer, not a refused crossing that leaves the movement's state
+wrong upstream.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ class RoundReport:
     started_at: datetime
     pushed: int = 0
     conflicts: int = 0
-    held: int = 0
     pulled: int = 0
     reachable: bool = True
     error: str | None = None
@@ -100,9 +100,6 @@ class Syncer:
 
     def _push_screenings(self, report: RoundReport) -> None:
         for row in self._pending(Kind.SCREENING):
-            if self._held(row):
-                report.held += 1
-                continue
             answer = self._send(row, lambda r: self._upstream.post_screening(self._office, r.body))
             self._settle(row, answer, report)
 
@@ -117,18 +114,6 @@ class Syncer:
             with self._store.write() as tx:
                 tx.attempt_failed(row.seq, exc.detail)
             raise
-
-    def _held(self, row: OutboxRow) -> bool:
-        """A screening followed here by an inspection waits until the movement's crossing
-        (or arrival) is recorded, or until it leaves the office's list: pushed earlier, the
-        upstream would date it after that inspection and refuse the crossing."""
-        with self._store.read() as tx:
-            later = [r for r in tx.records(row.mrn) if r.seq > row.seq and r.live]
-            mirrored = tx.item(row.mrn)
-        inspected = any(r.inspection_kind is not None for r in later)
-        passed = any(r.is_passage for r in later)
-        waiting = mirrored is not None and mirrored.listed
-        return inspected and not passed and waiting
 
     def _settle(self, row: OutboxRow, answer: Answer, report: RoundReport) -> bool:
         """Store the upstream's answer to ``row``; False when it is to be tried again."""
@@ -216,7 +201,6 @@ class Syncer:
             reachable=report.reachable,
             pushed=report.pushed,
             conflicts=report.conflicts,
-            held=report.held,
             pulled=report.pulled,
             error=report.error,
         )
@@ -224,11 +208,10 @@ class Syncer:
             tx.log_round(entry)
         if report.pushed or report.conflicts or report.error:
             log.info(
-                "post %s: round pushed %d, conflicts %d, held %d, pulled %d%s",
+                "post %s: round pushed %d, conflicts %d, pulled %d%s",
                 self._office,
                 report.pushed,
                 report.conflicts,
-                report.held,
                 report.pulled,
                 f"; {report.error}" if report.error else "",
             )

@@ -104,7 +104,6 @@ sync_log = Table(
     Column("reachable", Boolean, nullable=False),
     Column("pushed", Integer, nullable=False),
     Column("conflicts", Integer, nullable=False),
-    Column("held", Integer, nullable=False),  # screenings waiting for their crossing
     Column("pulled", Integer, nullable=False),
     Column("error", Text),
     sqlite_autoincrement=True,
