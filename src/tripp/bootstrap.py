@@ -35,7 +35,9 @@ class Wiring:
 
     @property
     def context(self) -> Context:
-        return Context(UnitOfWork(self.engine), self.corridor, self.clock)
+        return Context(
+            UnitOfWork(self.engine), self.corridor, self.clock, self.settings.fees_enforced
+        )
 
     @cached_property
     def border(self) -> Border:

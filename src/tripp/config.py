@@ -37,6 +37,9 @@ class Settings:
     tracking_host: str = "0.0.0.0"  # devices report from the network
     osmand_port: int = 5055  # 0 disables the OsmAnd listener
     teltonika_port: int = 5027  # 0 disables the Teltonika listener
+    # Crossings into the fee authority's country need the transit fee settled or waived.
+    # Off only for installations where fees are collected outside tripp.
+    fees_enforced: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +69,13 @@ class Settings:
 
 
 def _parse(name: str, raw: str, kind: type) -> object:
+    if kind is bool:  # bool("0") is True: spell the accepted words out
+        words = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+        if raw.strip().lower() not in words:
+            raise ConfigError(
+                f"TRIPP_{name.upper()}={raw!r} must be one of 1/0, true/false, yes/no"
+            )
+        return words[raw.strip().lower()]
     try:
         return kind(raw)
     except ValueError as exc:

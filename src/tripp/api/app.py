@@ -18,6 +18,8 @@ from tripp.bootstrap import Wiring
 from tripp.border.router import router as border_router
 from tripp.corridor.router import router as corridor_router
 from tripp.errors import TrippError
+from tripp.fees.desk import FeeDesk
+from tripp.fees.router import router as fees_router
 from tripp.guarantees.router import router as guarantees_router
 from tripp.movements import service
 from tripp.movements.router import router as movements_router
@@ -93,6 +95,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
     app.state.ctx = ctx
     app.state.tracking = wiring.tracking
     app.state.border = wiring.border
+    app.state.fee_desk = FeeDesk(ctx.uow, wiring.corridor, wiring.clock)
     if alert_listener not in wiring.tracking.monitor.listeners:
         wiring.tracking.monitor.listeners.append(alert_listener)
     dispatcher = WebhookDispatcher(ctx.uow, clock=wiring.clock)
@@ -111,6 +114,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
         stats_router,
         border_router,
         terminal_router,
+        fees_router,
     ):
         app.include_router(router)
 

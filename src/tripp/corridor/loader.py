@@ -21,6 +21,7 @@ import yaml
 
 from tripp.corridor.currencies import read_currencies
 from tripp.corridor.export import corridor_to_dict
+from tripp.corridor.fees import read_fees
 from tripp.corridor.fields import WHOLE_FILE, CorridorFieldError, Node, Sink
 from tripp.corridor.geojson import read_geometry
 from tripp.corridor.itineraries import OfficeRefs, read_itineraries
@@ -101,6 +102,7 @@ def _corridor(path: Path, root: Node) -> Corridor | None:
     currencies = read_currencies(root)
     itineraries = read_itineraries(root, OfficeRefs(offices, known, declared))
     tracking = read_tracking_rules(root)
+    fees = read_fees(root, currencies)
     sources = _sources(root)
     extra = root.finish()
     for props, zone in geometry.stop_zones if geometry is not None else []:
@@ -125,6 +127,7 @@ def _corridor(path: Path, root: Node) -> Corridor | None:
         sources=sources,
         extra=extra,
         tracking=_sure(tracking),
+        fees=fees,
     )
 
 

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from datetime import time
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tripp.errors import FieldError, TrippError
+
+if TYPE_CHECKING:
+    from tripp.fees.schedule import ScheduleSet
 
 
 class OfficeRole(StrEnum):
@@ -213,6 +216,8 @@ class Corridor:
     sources: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     tracking: TrackingRules = field(default_factory=TrackingRules)
+    # The transit-fee schedules it starts with (``tripp.fees``); None: no fee is charged.
+    fees: ScheduleSet | None = None
 
     def office(self, code: str) -> Office | None:
         return self.offices.get(code)

@@ -267,3 +267,75 @@ screenings = Table(
     Column("request_hash", String(64), nullable=False),
     Index("ix_screenings_mrn_office", "mrn", "office", "at"),
 )
+
+fee_schedule_sets = Table(
+    "fee_schedule_sets",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("body", Json, nullable=False),
+    Column("published_by", String(64), nullable=False),
+    Column("published_at", UTCDateTime, nullable=False),
+)
+
+fees = Table(
+    "fees",
+    metadata,
+    Column("ref", String(64), primary_key=True),
+    Column("payer", String(64), nullable=False),
+    Column("authority", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("paid_from", String(160), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("schedule_id", String(64), nullable=False),
+    Column("assessment", Json, nullable=False),
+    Column("assessed_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("kind", String(24), nullable=False),
+    Column("namespace", String(24), nullable=False),
+    Column("reference", String(160), nullable=False),
+    Column("fee", String(64), nullable=False),
+    Column("memo", String(500), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("namespace", "reference", name="uq_ledger_reference"),
+    Index("ix_ledger_transactions_at", "at"),
+)
+
+ledger_postings = Table(
+    "ledger_postings",
+    metadata,
+    Column(
+        "seq",
+        Integer().with_variant(BigInteger, "postgresql"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("tx_id", String(200), ForeignKey("ledger_transactions.id"), nullable=False),
+    Column("account", String(160), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Index("ix_ledger_postings_account", "account", "currency"),
+    Index("ix_ledger_postings_tx", "tx_id"),
+)
+
+ledger_balances = Table(
+    "ledger_balances",
+    metadata,
+    Column("account", String(160), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("balance_minor", BigInteger, nullable=False),
+    # A prepaid account holds the carrier's money: a credit balance, never a debit.
+    CheckConstraint(
+        "account NOT LIKE 'carrier:%:prepaid' OR balance_minor <= 0",
+        name="ck_prepaid_not_overdrawn",
+    ),
+)

@@ -1,56 +1,46 @@
 """The transit fee schedule: versioned data set by a fee authority, read from a plain dict.
 
-The dict is what the ``fees:`` section of a corridor file holds (docs/fees.md)::
-
-    timezone: Asia/Yerevan            # effective dates are days in this zone (the default)
-    schedules:
-      - id: AM-TRIPP-1                # unique in the set
-        authority: AM-CUSTOMS         # party id of who sets it; only it may change it
-        country: AM                   # the state that levies it (ISO 3166-1 alpha-2)
-        currency: AMD                 # ISO 4217; every amount below is in it
-        effective_from: "2026-07-01"  # first day in force
-        effective_to: "2027-06-30"    # optional: last day in force, inclusive
-        estimated: true               # optional: the amounts are not official
-        description: ...              # optional
-        lines:                        # one tariff line per vehicle class
-          - {vehicle_class: truck, amount: "20000.00", per_axle: "5000.00",
-             axles_included: 2, per_container: "0", per_teu: "3000.00", per_passenger: "0"}
-        bands:                        # per tonne of gross mass within [from_t, to_t)
-          - {vehicle_classes: [truck], from_t: 20, to_t: 40, amount: "300.00"}
-        exemptions:                   # the first that applies makes the fee zero
-          - {id: humanitarian, kind: claim, values: [humanitarian], reason: ...}
+The dict is what the ``fees:`` section of a corridor file holds; docs/fees.md has the
+format with an example. A ``ScheduleSet`` is every version (``FeeSchedule``) of every
+authority, each in force from ``effective_from`` to ``effective_to`` (inclusive, days in
+the set's ``timezone``), in one ISO 4217 currency, with tariff lines by vehicle class
+(per vehicle, per axle, per container, TEU and passenger), per-tonne gross-mass bands and
+exemptions. Versions of one authority may not overlap in time.
 
 Amounts are decimal strings (or whole numbers), never floats, with at most the currency's
-minor-unit decimals; they are kept as ``Decimal`` quantised to that unit. Schedules of one
-authority may not overlap in time. ``from_dict`` raises ``InvalidInput`` naming every broken
-field by its full path (``fees.schedules[1].bands[0].amount``) and rule (``Check``);
-``to_dict`` writes the canonical dict back, which ``from_dict`` reads into an equal set.
+minor-unit decimals; they are kept as ``Decimal`` quantised to that unit. ``from_dict``
+raises ``InvalidInput`` naming every broken field by its full path
+(``fees.schedules[1].bands[0].amount``) and rule (``Check``); ``to_dict`` writes the
+canonical dict back, which ``from_dict`` reads into an equal set.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tripp.codes.country import is_country
 from tripp.codes.currency import is_currency, minor_units, quantize
 from tripp.codes.hs import valid_chapter
 from tripp.corridor.fields import Node, Sink, kind_of
-from tripp.errors import Conflict, FieldError, InvalidInput
+from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput
 from tripp.parties.model import PARTY_ID
 
 DEFAULT_TIMEZONE = "Asia/Yerevan"  # Armenia sets the fees, so its calendar days count
 ZERO = Decimal(0)
+MAX_AMOUNT = Decimal(10) ** 15  # far above any fee; keeps Decimal arithmetic exact (28 digits)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _TOKEN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # vehicle classes and exemption claims
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _COMPONENTS = ("per_axle", "per_container", "per_teu", "per_passenger")
+T = TypeVar("T")
 
 
 class Check(StrEnum):
@@ -59,10 +49,9 @@ class Check(StrEnum):
     TYPE = "type"
     REQUIRED = "required"
     UNKNOWN_FIELD = "unknown-field"
+    DUPLICATE = "duplicate"
     TIMEZONE = "timezone"
-    SCHEDULES = "schedules-required"
     SCHEDULE_ID = "schedule-id"
-    SCHEDULE_ID_DUPLICATE = "schedule-id-duplicate"
     AUTHORITY = "authority-party-id"
     COUNTRY = "country-iso3166"
     CURRENCY = "currency-iso4217"
@@ -70,9 +59,7 @@ class Check(StrEnum):
     DATE = "date"
     EFFECTIVE_ORDER = "effective-order"
     EFFECTIVE_OVERLAP = "effective-overlap"
-    LINES = "lines-required"
     VEHICLE_CLASS = "vehicle-class"
-    VEHICLE_CLASS_DUPLICATE = "vehicle-class-duplicate"
     AMOUNT = "amount"
     AMOUNT_RANGE = "amount-range"
     AMOUNT_PRECISION = "amount-precision"
@@ -81,7 +68,6 @@ class Check(StrEnum):
     BAND_CLASS = "band-vehicle-class"
     BAND_OVERLAP = "band-overlap"
     EXEMPTION_ID = "exemption-id"
-    EXEMPTION_ID_DUPLICATE = "exemption-id-duplicate"
     EXEMPTION_KIND = "exemption-kind"
     EXEMPTION_VALUE = "exemption-value"
 
@@ -95,6 +81,7 @@ class ExemptionKind(StrEnum):
 class ScheduleNotInForce(Conflict):
     """No schedule, or more than one authority's, is in force for what is assessed."""
 
+    title = "No fee schedule in force"
     slug = "fee-schedule-not-in-force"
     rule = "schedule-in-force"
 
@@ -182,7 +169,9 @@ class FeeSchedule:
     description: str = ""
 
     def in_force_on(self, day: date) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
 
     def line(self, vehicle_class: str) -> TariffLine | None:
         return next((x for x in self.lines if x.vehicle_class == vehicle_class), None)
@@ -237,7 +226,9 @@ class ScheduleSet:
             and authority in (None, s.authority)
             and country in (None, s.country)
         ]
-        scope = "".join(f" {k}={v}" for k, v in (("authority", authority), ("country", country)) if v)
+        scope = "".join(
+            f" {k}={v}" for k, v in (("authority", authority), ("country", country)) if v
+        )
         if not found:
             raise ScheduleNotInForce(f"no fee schedule{scope} is in force on {day.isoformat()}")
         if len(found) > 1:
@@ -252,6 +243,47 @@ class ScheduleSet:
         return {"timezone": self.timezone, "schedules": [s.to_dict() for s in self.schedules]}
 
 
+class ScheduleChangeRefused(Conflict):
+    """A new schedule set would rewrite a version that has already been in force."""
+
+    title = "Fee schedule change refused"
+    slug = "fee-schedule-change"
+    rule = "schedule-history-fixed"
+
+
+def check_change(old: ScheduleSet, new: ScheduleSet, *, by: str, today: date) -> None:
+    """Refuse to replace ``old`` with ``new`` unless party ``by`` may publish the difference.
+
+    Only a version's authority adds, changes or removes it (``Forbidden`` otherwise). A
+    version in force on or before ``today`` (the authority's day) is history: every fee
+    assessed under it must stay reproducible, so it may only be ended, on ``today`` or
+    later; the timezone is fixed once a version has been in force. Those refusals raise
+    ``ScheduleChangeRefused``.
+    """
+    before = {s.id: s for s in old.schedules}
+    after = {s.id: s for s in new.schedules}
+    for schedule_id in sorted(before.keys() | after.keys()):
+        was, now = before.get(schedule_id), after.get(schedule_id)
+        if was == now:
+            continue
+        owners = sorted({s.authority for s in (was, now) if s is not None})
+        if owners != [by]:
+            raise Forbidden(f"schedule {schedule_id} is set by {', '.join(owners)}, not by {by}")
+        if was is not None and was.effective_from <= today and not _ends(was, now, today):
+            raise ScheduleChangeRefused(
+                f"schedule {schedule_id} has been in force since {was.effective_from}: it may "
+                f"only be ended, on {today} or later; publish a new version for new amounts"
+            )
+    if old.timezone != new.timezone and any(s.effective_from <= today for s in old.schedules):
+        raise ScheduleChangeRefused(f"the timezone {old.timezone} of past versions is fixed")
+
+
+def _ends(was: FeeSchedule, now: FeeSchedule | None, today: date) -> bool:
+    """``now`` is ``was`` with only an end date set, no earlier than ``today``."""
+    end = None if now is None else now.effective_to
+    return end is not None and end >= today and now == replace(was, effective_to=end)
+
+
 # --- reading a dict, collecting every error ---------------------------------------------
 
 
@@ -259,7 +291,7 @@ class _Sink(Sink):
     """Plain ``FieldError``s: a fees dict need not come from a file."""
 
     def add(self, path: str, message: str, rule: str) -> None:
-        self.errors.append(FieldError(path, message, rule))
+        self.errors.append(FieldError(path, message, str(rule)))
 
 
 def from_dict(
@@ -283,19 +315,32 @@ def parse(
     errors: list[FieldError] = []
     root = Node(_Sink("", errors), path, raw)
     timezone = _timezone(root)
-    items = root.items("schedules")
-    if items == []:
-        root.error("schedules", "must list at least one schedule", Check.SCHEDULES)
-    schedules = [
-        _schedule(Node(root.sink, f"{root.at('schedules')}[{i}]", item), currencies)
-        for i, item in enumerate(items or [])
-    ]
-    _check_unique_ids(root, schedules)
+    read = functools.partial(_schedule, currencies=currencies)
+    schedules = _listed(root, "schedules", read, ident="id", required=True)
     _check_overlaps(root, schedules)
     root.finish()
     if errors:
         return None, errors
-    return ScheduleSet(tuple(schedules), timezone), errors
+    return ScheduleSet(schedules, timezone), errors
+
+
+def _check_overlaps(root: Node, schedules: tuple[FeeSchedule, ...]) -> None:
+    """Two versions of one authority in force on the same day would make a fee ambiguous."""
+    for i, schedule in enumerate(schedules):
+        for j, other in enumerate(schedules[:i]):
+            if schedule.authority != other.authority or not _periods_overlap(schedule, other):
+                continue
+            until = other.effective_to.isoformat() if other.effective_to else "open end"
+            period = f"{other.effective_from.isoformat()} to {until}"
+            message = f"overlaps schedules[{j}] ({other.id}, {period}) of the same authority"
+            root.error(f"schedules[{i}].effective_from", message, Check.EFFECTIVE_OVERLAP)
+
+
+def _periods_overlap(a: FeeSchedule, b: FeeSchedule) -> bool:
+    if date.min in (a.effective_from, b.effective_from):
+        return False  # a broken start date is reported already
+    a_end, b_end = a.effective_to or date.max, b.effective_to or date.max
+    return a.effective_from <= b_end and b.effective_from <= a_end
 
 
 def _timezone(root: Node) -> str:
@@ -309,7 +354,7 @@ def _timezone(root: Node) -> str:
     return name
 
 
-def _schedule(node: Node, currencies: Collection[str] | None) -> FeeSchedule:
+def _schedule(node: Node, *, currencies: Collection[str] | None) -> FeeSchedule:
     schedule_id = _checked(node, "id", _ID.match, "1-64 of A-Z a-z 0-9 _ . -", Check.SCHEDULE_ID)
     authority = _checked(node, "authority", PARTY_ID.match, "a party id", Check.AUTHORITY)
     country = _checked(node, "country", is_country, "ISO 3166-1 alpha-2", Check.COUNTRY)
@@ -321,14 +366,14 @@ def _schedule(node: Node, currencies: Collection[str] | None) -> FeeSchedule:
         node.error("effective_to", message, Check.EFFECTIVE_ORDER)
     estimated = node.flag("estimated")
     description = node.text("description", required=False) or ""
-    lines = _lines(node, currency)
+    lines = _listed(
+        node, "lines", lambda n: _line(n, currency), ident="vehicle_class", required=True
+    )
     bands = _bands(node, currency, {x.vehicle_class for x in lines})
-    exemptions = _exemptions(node)
+    exemptions = _listed(node, "exemptions", _exemption, ident="id")
     node.finish()
-    return FeeSchedule(
-        schedule_id, authority, country, currency, start, end, lines, bands, exemptions,
-        estimated, description,
-    )  # fmt: skip
+    head = (schedule_id, authority, country, currency, start, end)
+    return FeeSchedule(*head, lines, bands, exemptions, estimated, description)
 
 
 def _checked(node: Node, key: str, ok: Any, expected: str, check: Check) -> str:
@@ -363,8 +408,9 @@ def _date(node: Node, key: str, *, required: bool) -> date | None:
     return None
 
 
-def _money(node: Node, key: str, currency: str, *, required: bool = False) -> Decimal:
-    """An amount >= 0 in ``currency`` units, quantised to its minor unit (0 when absent)."""
+def _money(node: Node, key: str, currency: str, *, required: bool = False) -> Decimal | None:
+    """An amount >= 0 in ``currency`` units, quantised to its minor unit; 0 when absent,
+    None when broken (the error is recorded)."""
     value = node.get(key, required=required)
     if value is None:
         return ZERO
@@ -373,17 +419,17 @@ def _money(node: Node, key: str, currency: str, *, required: bool = False) -> De
         # A float is binary: 0.1 is not one tenth, so money must be written as text.
         message = f"must be a decimal string such as '2500.00', got {kind_of(value)} {value!r}"
         node.error(key, message, Check.AMOUNT)
-        return ZERO
-    if amount < 0:
-        node.error(key, f"must be >= 0, got {amount}", Check.AMOUNT_RANGE)
-        return ZERO
+        return None
+    if not 0 <= amount < MAX_AMOUNT:
+        node.error(key, f"must be >= 0 and < {MAX_AMOUNT:,}, got {amount}", Check.AMOUNT_RANGE)
+        return None
     if not is_currency(currency):
         return amount  # the currency's own error is reported; precision cannot be checked
-    if max(0, -int(amount.as_tuple().exponent)) > minor_units(currency):
+    if quantize(amount, currency) != amount:  # by value: "12.50" and "12.500" are both fine
         message = f"{amount} has more decimals than {currency} allows ({minor_units(currency)})"
         node.error(key, message, Check.AMOUNT_PRECISION)
-        return ZERO
-    return quantize(amount, currency)  # exact here: only adds trailing zeros
+        return None
+    return quantize(amount, currency)  # exact here: only adds or drops trailing zeros
 
 
 def _exact(value: object) -> Decimal | None:
@@ -397,36 +443,44 @@ def _exact(value: object) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _lines(node: Node, currency: str) -> tuple[TariffLine, ...]:
-    items = node.items("lines")
-    if items == []:
-        node.error("lines", "must list at least one vehicle class", Check.LINES)
-    lines: list[TariffLine] = []
-    seen: dict[str, int] = {}
+def _listed(
+    node: Node, key: str, read: Callable[[Node], T], *, ident: str, required: bool = False
+) -> tuple[T, ...]:
+    """The items of the list ``key``, each read by ``read``; ``ident`` must be unique."""
+    items = node.items(key, required=required)
+    if required and items == []:
+        node.error(key, "must list at least one item", Check.REQUIRED)
+    out: list[T] = []
+    seen: dict[object, int] = {}
     for i, item in enumerate(items or []):
-        line = _line(Node(node.sink, f"{node.at('lines')}[{i}]", item), currency)
-        if line.vehicle_class in seen:
-            message = f"{line.vehicle_class!r} already has lines[{seen[line.vehicle_class]}]"
-            node.error(f"lines[{i}].vehicle_class", message, Check.VEHICLE_CLASS_DUPLICATE)
-        seen.setdefault(line.vehicle_class, i)
-        lines.append(line)
-    return tuple(lines)
+        child = Node(node.sink, f"{node.at(key)}[{i}]", item)
+        value = read(child)
+        name = getattr(value, ident)
+        if name in seen:
+            message = f"{name!r} is already in {key}[{seen[name]}]"
+            child.error(ident, message, Check.DUPLICATE)
+        elif name:
+            seen[name] = i
+        out.append(value)
+    return tuple(out)
 
 
 def _line(node: Node, currency: str) -> TariffLine:
     vehicle_class = _token(node, "vehicle_class")
     amount = _money(node, "amount", currency, required=True)
-    if node.get("amount") is not None and amount == 0:
+    if node.get("amount", required=False) is not None and amount == 0:
         # Zero would make a fee nobody pays yet every crossing waits for; use an exemption.
         node.error("amount", "must be > 0 per vehicle", Check.AMOUNT_RANGE)
-    components = {key: _money(node, key, currency) for key in _COMPONENTS}
     included = node.get("axles_included", required=False) or 0
     if isinstance(included, bool) or not isinstance(included, int) or included < 0:
         node.error("axles_included", f"must be a whole number >= 0, got {included!r}", Check.AXLES)
         included = 0
     description = node.text("description", required=False) or ""
+    axle, container, teu, passenger = (_money(node, k, currency) or ZERO for k in _COMPONENTS)
     node.finish()
-    return TariffLine(vehicle_class, amount, axles_included=included, description=description, **components)
+    return TariffLine(
+        vehicle_class, amount or ZERO, axle, included, container, teu, passenger, description
+    )
 
 
 def _token(node: Node, key: str) -> str:
@@ -449,7 +503,7 @@ def _bands(node: Node, currency: str, classes: set[str]) -> tuple[MassBand, ...]
 
 def _band(node: Node, currency: str, classes: set[str]) -> MassBand:
     raw_classes = node.items("vehicle_classes") or []
-    if node.get("vehicle_classes") == []:
+    if node.get("vehicle_classes", required=False) == []:
         node.error("vehicle_classes", "must list at least one vehicle class", Check.BAND_CLASS)
     for j, value in enumerate(raw_classes):
         if value not in classes:
@@ -464,27 +518,13 @@ def _band(node: Node, currency: str, classes: set[str]) -> MassBand:
     amount = _money(node, "amount", currency, required=True)
     node.finish()
     names = tuple(str(c) for c in raw_classes)
-    return MassBand(names, start if start is not None else ZERO, end, amount)
+    return MassBand(names, start if start is not None else ZERO, end, amount or ZERO)
 
 
 def _bands_overlap(a: MassBand, b: MassBand) -> bool:
     a_end = a.to_t if a.to_t is not None else Decimal("Infinity")
     b_end = b.to_t if b.to_t is not None else Decimal("Infinity")
     return a.from_t < b_end and b.from_t < a_end
-
-
-def _exemptions(node: Node) -> tuple[Exemption, ...]:
-    exemptions: list[Exemption] = []
-    seen: dict[str, int] = {}
-    for i, item in enumerate(node.items("exemptions", required=False) or []):
-        ex_node = Node(node.sink, f"{node.at('exemptions')}[{i}]", item)
-        exemption = _exemption(ex_node)
-        if exemption.id in seen:
-            message = f"{exemption.id!r} is already the id of exemptions[{seen[exemption.id]}]"
-            ex_node.error("id", message, Check.EXEMPTION_ID_DUPLICATE)
-        seen.setdefault(exemption.id, i)
-        exemptions.append(exemption)
-    return tuple(exemptions)
 
 
 _VALUE_CHECKS: dict[ExemptionKind, tuple[Any, str]] = {
@@ -505,7 +545,7 @@ def _exemption(node: Node) -> Exemption:
         known = ", ".join(ExemptionKind)
         node.error("kind", f"must be one of {known}, got {raw_kind!r}", Check.EXEMPTION_KIND)
     values = node.items("values") or []
-    if node.get("values") == []:
+    if node.get("values", required=False) == []:
         node.error("values", "must list at least one value", Check.EXEMPTION_VALUE)
     ok, expected = _VALUE_CHECKS[kind] if kind else (lambda v: True, "")
     for j, value in enumerate(values):

@@ -18,6 +18,7 @@ from tripp.border.service import crossing_block
 from tripp.corridor.model import Corridor
 from tripp.db.uow import UnitOfWork
 from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from tripp.fees.desk import fee_cancel, fee_gate
 from tripp.guarantees import store as guarantees
 from tripp.movements import policy, store
 from tripp.movements.model import (
@@ -46,6 +47,7 @@ class Context:
     uow: UnitOfWork
     corridor: Corridor
     clock: Clock
+    fees_enforced: bool = True  # TRIPP_FEES_ENFORCED
 
 
 def get(ctx: Context, actor: Actor, mrn: str) -> Movement:
@@ -121,6 +123,10 @@ def _record(
         raise InvalidInput(errors)
     policy.authorise_event(actor, event, movement, ctx.corridor)
     _check_inspected(conn, mrn, event)
+    if ctx.fees_enforced:
+        fee_gate(conn, ctx, movement, event)
+    if event.type is EventType.CANCEL:
+        fee_cancel(conn, ctx, movement, event)
     event = _with_defaults(event, ctx.corridor)
     before = movement.apply(event)
     _arm_or_disarm(conn, movement, event)

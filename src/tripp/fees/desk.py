@@ -1,0 +1,391 @@
+"""The front office's use cases on transit fees: assess, settle, top up, refund, report.
+
+A movement's fee is assessed under the schedule in force when it was announced (accepted),
+the first time anyone needs it (looking at it, paying it, crossing, cancelling), so the
+amount is the same whenever that happens and lodging pays nothing for it. Every operation
+is one unit of work: the fee row is locked, the pure ledger (``tripp.fees.ledger``) builds
+the transaction, and its postings and the balances they move are written together; a
+repeated reference answers the first transaction. Who may do what: the operator's staff
+collect (external payments, top-ups), a carrier pays its own fees from its prepaid account,
+the fee authority publishes schedules, customs see fees and decide crossings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from tripp.codes.currency import from_minor, is_currency, to_minor
+from tripp.corridor.model import Corridor, TransportMode
+from tripp.db.uow import UnitOfWork
+from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from tripp.fees import store
+from tripp.fees.assessment import VehicleFacts, assess
+from tripp.fees.ledger import (
+    Fee,
+    FeeStatus,
+    Transaction,
+    TxKind,
+    allowed_kinds,
+    assess_fee,
+    cancel,
+    check_crossing,
+    prepaid,
+    receipt,
+    refund,
+    retry_of,
+    settle_external,
+    settle_from_prepaid,
+    top_up,
+)
+from tripp.fees.reconciliation import DailyReport, reports_for_day
+from tripp.fees.schedule import ScheduleNotInForce, ScheduleSet, check_change, from_dict
+from tripp.movements import policy
+from tripp.movements import store as movement_store
+from tripp.movements.model import EventType, Movement, MovementEvent
+from tripp.parties.model import Actor, Role
+
+if TYPE_CHECKING:
+    from tripp.movements.service import Context
+
+Clock = Callable[[], datetime]
+_ATTEMPTS = 3
+# Where the front office's cash and card takings are booked.
+FRONT_OFFICE = "CORRIDOR-OPERATOR"
+
+
+@dataclass
+class FeeDesk:
+    uow: UnitOfWork
+    corridor: Corridor
+    clock: Clock
+
+    # --- reading ---------------------------------------------------------------------
+
+    def fee(self, actor: Actor, mrn: str) -> dict[str, Any]:
+        """The movement's fee (assessed now if it had not been yet) and its receipt."""
+        view: dict[str, Any] = self._write(lambda conn: self._fee_view(conn, actor, mrn))
+        return view
+
+    def _fee_view(self, conn: Connection, actor: Actor, mrn: str) -> dict[str, Any]:
+        movement = self._visible(conn, actor, mrn)
+        found = ensure_fee(conn, self.corridor, movement, self.clock())
+        if found is None:
+            raise NotFound(f"no transit fee applies to {mrn}")
+        return fee_view(conn, *found)
+
+    def account(self, actor: Actor, carrier: str, currency: str) -> dict[str, Any]:
+        if not _sees_party(actor, carrier):
+            raise NotFound(f"no account of {carrier}")
+        _check_currency(currency)
+        with self.uow.read() as conn:
+            held = -store.balance(conn, prepaid(carrier), currency)
+        return {"carrier": carrier, "currency": currency,
+                "available": str(from_minor(held, currency))}  # fmt: skip
+
+    def reconciliation(self, actor: Actor, day: date, party: str | None) -> list[DailyReport]:
+        """Each party's report of ``day`` (the schedules' local day); a carrier gets its own."""
+        if actor.role is Role.CARRIER:
+            party = actor.party
+        elif actor.role not in (Role.ADMIN, Role.OPERATOR, Role.CUSTOMS):
+            raise Forbidden(f"{actor.role} parties do not see fee reports")
+        with self.uow.read() as conn:
+            schedules = current_schedules(conn, self.corridor)
+            zone = schedules.timezone if schedules else "UTC"
+            end = datetime.combine(day + timedelta(days=1), time(), ZoneInfo(zone))
+            history = store.transactions_until(conn, end.astimezone(UTC))
+        reports = reports_for_day(history, day=day, timezone=zone)
+        return [r for r in reports if party is None or r.party == party]
+
+    def schedules(self, actor: Actor) -> dict[str, Any]:
+        with self.uow.read() as conn:
+            found = current_schedules(conn, self.corridor)
+        if found is None:
+            raise NotFound(f"{self.corridor.id} charges no transit fee")
+        return found.to_dict()
+
+    # --- writing ---------------------------------------------------------------------
+
+    def pay(
+        self,
+        actor: Actor,
+        mrn: str,
+        *,
+        method: str,
+        reference: str,
+        amount: Decimal | None = None,
+        currency: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Settle the fee from the payer's prepaid account (the carrier itself, or staff) or
+        with a payment the front office took under ``reference`` (staff only)."""
+        if method == "external" and actor.role not in (Role.ADMIN, Role.OPERATOR):
+            raise Forbidden("payments at the front office are recorded by the operator's staff")
+        if method == "prepaid" and actor.role not in (Role.ADMIN, Role.OPERATOR, Role.CARRIER):
+            raise Forbidden(f"{actor.role} parties do not settle fees")
+        if currency is not None:
+            _check_currency(currency)
+        now = self.clock()
+
+        def work(conn: Connection) -> tuple[dict[str, Any], bool]:
+            movement = self._visible(conn, actor, mrn)
+            found = ensure_fee(conn, self.corridor, movement, now, lock=True)
+            if found is None:
+                raise NotFound(f"no transit fee applies to {mrn}")
+            fee = found[0]
+            kind = TxKind.SETTLE_PREPAID if method == "prepaid" else TxKind.SETTLE_EXTERNAL
+
+            def build(state: Fee) -> Transaction:
+                if kind is TxKind.SETTLE_PREPAID:
+                    held = -store.balance(conn, prepaid(state.payer), state.currency, lock=True)
+                    return settle_from_prepaid(state, available=held, reference=reference, at=now)
+                return settle_external(
+                    state, amount=_minor(amount, currency, state.currency),
+                    currency=currency or state.currency, reference=reference,
+                    collector=FRONT_OFFICE, at=now,
+                )  # fmt: skip
+
+            _, created = _post(conn, fee, kind, reference, build, by=actor.party, at=now)
+            view = fee_view(conn, *_sure(store.get_fee(conn, mrn)))
+            return view, created
+
+        paid: tuple[dict[str, Any], bool] = self._write(work)
+        return paid
+
+    def top_up(
+        self, actor: Actor, carrier: str, amount: Decimal, currency: str, reference: str
+    ) -> tuple[dict[str, Any], bool]:
+        """Money a carrier paid in under ``reference``, credited to its prepaid account."""
+        if actor.role not in (Role.ADMIN, Role.OPERATOR):
+            raise Forbidden("top-ups are recorded by the operator's staff")
+        _check_currency(currency)
+        now = self.clock()
+
+        def work(conn: Connection) -> tuple[dict[str, Any], bool]:
+            done = retry_of(store.find_tx(conn, TxKind.TOP_UP, reference), TxKind.TOP_UP, "")
+            created = done is None
+            if done is None:
+                units = _minor(amount, currency, currency)
+                tx = top_up(carrier=carrier, amount=units, currency=currency,
+                            reference=reference, collector=FRONT_OFFICE, at=now)  # fmt: skip
+                store.insert_tx(conn, tx, by=actor.party, at=now)
+            held = -store.balance(conn, prepaid(carrier), currency)
+            return {"carrier": carrier, "currency": currency, "reference": reference,
+                    "available": str(from_minor(held, currency))}, created  # fmt: skip
+
+        topped: tuple[dict[str, Any], bool] = self._write(work)
+        return topped
+
+    def publish(self, actor: Actor, body: object) -> dict[str, Any]:
+        """Replace the schedules; only each version's authority may change it, and a version
+        that has been in force may only be ended (``schedule.check_change``)."""
+        if actor.role is not Role.CUSTOMS and actor.role is not Role.ADMIN:
+            raise Forbidden("fee schedules are published by the fee authority")
+        accepted = self.corridor.currencies.accepted
+        new = from_dict(body, path="", currencies=accepted)
+
+        def work(conn: Connection) -> dict[str, Any]:
+            old = current_schedules(conn, self.corridor) or ScheduleSet(())
+            today = new.day_of(self.clock())
+            check_change(old, new, by=actor.party, today=today)
+            latest = store.latest_schedules(conn)
+            version = 1 if latest is None else latest[0] + 1
+            store.insert_schedules(conn, version, new.to_dict(), by=actor.party,
+                                   at=self.clock())  # fmt: skip
+            return {"version": version, **new.to_dict()}
+
+        published: dict[str, Any] = self._write(work)
+        return published
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _visible(self, conn: Connection, actor: Actor, mrn: str) -> Movement:
+        movement = movement_store.get_movement(conn, mrn)
+        if movement is None or not policy.can_see(actor, movement, self.corridor):
+            raise NotFound(f"no movement {mrn}")
+        return movement
+
+    def _write(self, work: Callable[[Connection], Any]) -> Any:
+        """``work`` in one unit of work, again when a concurrent twin stored the same fee or
+        reference first (the next attempt finds and answers it)."""
+        for _ in range(_ATTEMPTS):
+            try:
+                with self.uow.write() as conn:
+                    return work(conn)
+            except IntegrityError:
+                continue
+        raise Conflict("the fee changed under a concurrent request; retry it")
+
+
+# --- used by the movement service, inside its unit of work -------------------------------
+
+
+def current_schedules(conn: Connection, corridor: Corridor) -> ScheduleSet | None:
+    """The schedules the authority last published, else those of the corridor file."""
+    latest = store.latest_schedules(conn)
+    if latest is None:
+        return corridor.fees
+    return from_dict(latest[1], path="", currencies=corridor.currencies.accepted)
+
+
+def vehicle_facts(movement: Movement) -> VehicleFacts:
+    """What a declaration tells of the vehicle: its class from the mode (declarations name
+    no axles, so the schedule's included axles apply), the goods' mass and chapters, and
+    one TEU per container (ISO 6346 numbers do not give the size; a 40' box is 2 TEU, so
+    this errs on the carrier's side until declarations carry the size code)."""
+    d = movement.declaration
+    mass = sum((g.gross_mass_kg for g in d.goods), start=Decimal(0))
+    vehicle_class = "truck" if d.transport.mode is TransportMode.ROAD else "wagon"
+    return VehicleFacts(
+        vehicle_class=vehicle_class, holder=movement.holder, gross_mass_kg=mass,
+        containers=len(d.transport.containers), teu=Decimal(len(d.transport.containers)),
+        hs_chapters=frozenset(g.hs_code[:2] for g in d.goods),
+    )  # fmt: skip
+
+
+def ensure_fee(
+    conn: Connection, corridor: Corridor, movement: Movement, now: datetime, *, lock: bool = False
+) -> tuple[Fee, Any] | None:
+    """The movement's fee, assessed (and stored) first if it had not been; None when no
+    schedule charges it."""
+    found = store.get_fee(conn, movement.mrn, lock=lock)
+    if found is not None:
+        return found
+    schedules = current_schedules(conn, corridor)
+    if schedules is None:
+        return None
+    try:
+        assessment = assess(schedules, vehicle_facts(movement), movement.accepted_at)
+    except ScheduleNotInForce:
+        return None  # announced before any schedule was in force: nothing is due
+    if assessment.gross_minor == 0:
+        return None
+    exemption = assessment.exemption.reason if assessment.exemption else ""
+    txs = assess_fee(fee=movement.mrn, payer=movement.holder, authority=assessment.authority,
+                     currency=assessment.currency, amount=assessment.gross_minor,
+                     at=movement.accepted_at, exemption=exemption)  # fmt: skip
+    fee = Fee.open(txs[0])
+    for tx in txs:
+        if tx is not txs[0]:
+            fee = fee.apply(tx)
+        store.insert_tx(conn, tx, by="SYSTEM", at=now)
+    store.insert_fee(conn, fee, schedule=assessment.schedule, assessment=assessment.to_dict(),
+                     at=now)  # fmt: skip
+    stored: tuple[Fee, Any] = _sure(store.get_fee(conn, movement.mrn, lock=lock))
+    return stored
+
+
+def fee_gate(conn: Connection, ctx: Context, movement: Movement, event: MovementEvent) -> None:
+    """A crossing (or arrival) at an office in the fee authority's country needs the fee
+    settled or waived; ``FeeUnpaid`` names the fee, the amount and what to do."""
+    if event.type not in (EventType.BORDER_CROSSING, EventType.ARRIVAL) or event.office is None:
+        return
+    office = ctx.corridor.office(event.office)
+    found = ensure_fee(conn, ctx.corridor, movement, ctx.clock())
+    if found is None or office is None:
+        return
+    schedules = current_schedules(conn, ctx.corridor)
+    countries = {s.country for s in schedules.schedules} if schedules else set()
+    if office.country in countries:
+        check_crossing(found[0])
+
+
+def fee_cancel(conn: Connection, ctx: Context, movement: Movement, event: MovementEvent) -> None:
+    """A cancelled movement's fee is cancelled, and what was paid refunded at once to the
+    account it came from (an unassessed fee was never due: nothing to do)."""
+    found = store.get_fee(conn, movement.mrn, lock=True)
+    if found is None:
+        return
+    fee, now = found[0], ctx.clock()
+    reference = f"{movement.mrn}/{event.id}"
+    if TxKind.CANCEL not in allowed_kinds(fee.status):
+        return  # waived or already closed: nothing is owed either way
+    reason = str(event.payload.get("reason", "movement cancelled"))
+    fee, _ = _post(conn, fee, TxKind.CANCEL, reference,
+                   lambda f: cancel(f, reason=reason, reference=reference, at=now),
+                   by=event.recorded_by, at=now, keep=True)  # fmt: skip
+    if fee.status is FeeStatus.REFUND_DUE:
+        _post(conn, fee, TxKind.REFUND, reference,
+              lambda f: refund(f, reference=reference, at=now), by=event.recorded_by, at=now)  # fmt: skip
+
+
+def _post(
+    conn: Connection,
+    fee: Fee,
+    kind: TxKind,
+    reference: str,
+    build: Callable[[Fee], Transaction],
+    *,
+    by: str,
+    at: datetime,
+    keep: bool = False,
+) -> Any:
+    """Record operation ``kind`` on ``fee`` (locked by the caller) unless ``reference``
+    already did: (transaction, created), or with ``keep`` (the fee after it, created)."""
+    done = retry_of(store.find_tx(conn, kind, reference), kind, fee.ref)
+    if done is not None:
+        return (fee, False) if keep else (done, False)
+    tx = build(fee)
+    after = fee.apply(tx)
+    store.insert_tx(conn, tx, by=by, at=at)
+    store.save_fee(conn, after, at)
+    return (after, True) if keep else (tx, True)
+
+
+def fee_view(conn: Connection, fee: Fee, row: Any) -> dict[str, Any]:
+    txs = store.fee_transactions(conn, fee.ref)
+    settled = [t for t in txs if t.kind in (TxKind.SETTLE_PREPAID, TxKind.SETTLE_EXTERNAL)]
+    paid = receipt(settled[-1], fee) if settled else None
+    return {
+        "mrn": fee.ref, "payer": fee.payer, "authority": fee.authority,
+        "amount": str(from_minor(fee.amount, fee.currency)), "currency": fee.currency,
+        "status": fee.status.value, "schedule": row.schedule_id,
+        "assessment": dict(row.assessment),
+        "allowed": [k.value for k in allowed_kinds(fee.status)],
+        "receipt": None if paid is None else {
+            "number": paid.number, "amount": str(paid.amount), "currency": paid.currency,
+            "method": paid.method, "payment_reference": paid.payment_reference,
+            "at": paid.at, "authority": paid.authority, "payer": paid.payer,
+        },
+        "transactions": [{"id": t.id, "kind": t.kind.value, "at": t.at, "reference": t.reference}
+                         for t in txs],
+    }  # fmt: skip
+
+
+def _minor(amount: Decimal | None, currency: str | None, fee_currency: str) -> int:
+    if amount is None:
+        raise InvalidInput([FieldError("amount", "a payment states its amount", "required")])
+    try:
+        return to_minor(amount, currency or fee_currency)
+    except ValueError as exc:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "amount",
+                    f"{amount} has more decimals than {currency} allows",
+                    "amount-minor-units",
+                )
+            ]
+        ) from exc
+
+
+def _check_currency(code: str) -> None:
+    if not is_currency(code):
+        raise InvalidInput(
+            [FieldError("currency", f"{code!r} is not ISO 4217", "currency-iso4217")]
+        )
+
+
+def _sees_party(actor: Actor, party: str) -> bool:
+    return actor.role in (Role.ADMIN, Role.OPERATOR) or actor.party == party
+
+
+def _sure(value: Any) -> Any:
+    assert value is not None  # stored a moment ago in the same transaction
+    return value
