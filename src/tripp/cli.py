@@ -23,6 +23,7 @@ from tripp.movements import service as movements
 from tripp.parties import service as parties
 from tripp.parties.model import Party, Role
 from tripp.post.cli import post as post_command
+from tripp.travellers.cli import app as travellers_app
 
 
 class _ReportingGroup(TyperGroup):
@@ -63,6 +64,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(risk_app, name="risk")
 app.command("post")(post_command)
+app.add_typer(travellers_app, name="travellers")
 err = Console(stderr=True)
 out = Console()
 
@@ -277,6 +279,18 @@ def jobs_overdue() -> None:
     err.print(f"{len(opened)} movements put under enquiry")
     for mrn in opened:
         sys.stdout.write(mrn + "\n")
+
+
+@jobs_app.command("purge-travellers")
+def jobs_purge_travellers() -> None:
+    """Empty travellers' identity data older than TRIPP_TRAVELLER_RETENTION_DAYS (the
+    server does this periodically); decisions and reason codes stay."""
+    from tripp.travellers.passage import Passage
+
+    w = _migrated()
+    days = w.settings.traveller_retention_days
+    purged = Passage(w.context.uow, w.corridor, w.clock).purge(w.clock(), days)
+    err.print(f"identity data of {purged} travellers purged (older than {days} days)")
 
 
 def main() -> None:

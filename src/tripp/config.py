@@ -40,6 +40,9 @@ class Settings:
     # Crossings into the fee authority's country need the transit fee settled or waived.
     # Off only for installations where fees are collected outside tripp.
     fees_enforced: bool = True
+    # Travellers' identity data is emptied this many days after the announcement; the
+    # decisions and their reason codes stay (data minimisation, docs/travellers.md).
+    traveller_retention_days: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

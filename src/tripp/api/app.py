@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +29,8 @@ from tripp.terminal.router import router as terminal_router
 from tripp.tracking.listeners import Listeners
 from tripp.tracking.router import router as tracking_router
 from tripp.tracking.service import Tracking
+from tripp.travellers.passage import Passage
+from tripp.travellers.router import router as travellers_router
 from tripp.webhooks.dispatcher import WebhookDispatcher
 from tripp.webhooks.router import router as webhooks_router
 from tripp.webhooks.service import alert_listener
@@ -37,7 +39,11 @@ log = logging.getLogger("tripp.jobs")
 
 
 async def _periodic_jobs(
-    ctx: service.Context, tracking: Tracking, interval_s: float, retention_days: int
+    ctx: service.Context,
+    tracking: Tracking,
+    interval_s: float,
+    retention_days: int,
+    purge: Callable[[], int],
 ) -> None:
     """Every ``interval_s`` seconds: put movements past their time limit under enquiry,
     and run the time-driven tracking rules (overdue, tracker_silent)."""
@@ -48,6 +54,9 @@ async def _periodic_jobs(
                 log.info("time limit expired: %d movements put under enquiry", len(opened))
             await run_in_threadpool(tracking.check_time)
             await run_in_threadpool(tracking.housekeeping, retention_days)
+            purged = await run_in_threadpool(purge)
+            if purged:
+                log.info("identity data of %d travellers purged", purged)
         except TrippError as exc:  # the store may be down; the next round retries
             log.warning("periodic job skipped a round: %s", exc.detail)
         except Exception:  # a bug must not stop the job for good: log it, try again later
@@ -74,6 +83,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
                     wiring.tracking,
                     wiring.settings.overdue_interval_s,
                     wiring.settings.position_retention_days,
+                    lambda: passage.purge(wiring.clock(), wiring.settings.traveller_retention_days),
                 )
             )
         yield
@@ -96,6 +106,8 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
     app.state.tracking = wiring.tracking
     app.state.border = wiring.border
     app.state.fee_desk = FeeDesk(ctx.uow, wiring.corridor, wiring.clock)
+    passage = Passage(ctx.uow, wiring.corridor, wiring.clock)
+    app.state.passage = passage
     if alert_listener not in wiring.tracking.monitor.listeners:
         wiring.tracking.monitor.listeners.append(alert_listener)
     dispatcher = WebhookDispatcher(ctx.uow, clock=wiring.clock)
@@ -115,6 +127,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
         border_router,
         terminal_router,
         fees_router,
+        travellers_router,
     ):
         app.include_router(router)
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -338,4 +339,59 @@ ledger_balances = Table(
         "account NOT LIKE 'carrier:%:prepaid' OR balance_minor <= 0",
         name="ck_prepaid_not_overdrawn",
     ),
+)
+
+vehicle_announcements = Table(
+    "vehicle_announcements",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("vehicle_id", String(64), nullable=False),
+    Column("vehicle_class", String(24), nullable=False),
+    Column("office", String(8), nullable=False),
+    Column("carrier", String(64), nullable=False),
+    Column("expected_at", UTCDateTime),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+travellers = Table(
+    "travellers",
+    metadata,
+    Column(
+        "id", Integer().with_variant(BigInteger, "postgresql"), primary_key=True, autoincrement=True
+    ),
+    Column("announcement_id", String(64), ForeignKey("vehicle_announcements.id"), nullable=False),
+    Column("row_no", Integer, nullable=False),
+    Column("identity", Json),  # document and person: emptied by the purge job
+    Column("outcome", String(8), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("reasons", Json, nullable=False),
+    Column("matches", Json, nullable=False),
+    Column("final_outcome", String(12)),
+    Column("officer", String(64)),
+    Column("note", String(2000)),
+    Column("decided_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("purged_at", UTCDateTime),
+    Index("ix_travellers_announcement", "announcement_id", "row_no"),
+    Index("ix_travellers_created", "created_at"),
+)
+
+watchlist_entries = Table(
+    "watchlist_entries",
+    metadata,
+    Column(
+        "seq",
+        Integer().with_variant(BigInteger, "postgresql"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("entry_id", String(64), nullable=False, unique=True),
+    Column("surname", String(100), nullable=False),
+    Column("given_names", String(200), nullable=False),
+    Column("birth_date", Date),
+    Column("nationality", String(3)),
+    Column("list_id", String(64), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
 )
