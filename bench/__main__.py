@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import border, risk, tracking
+from bench import border, fees, risk, tracking, travellers
 from bench.declarations import (
     Result,
     declaration_json,
@@ -154,7 +154,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50, help="declarations per unit of work")
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument(
-        "--suite", choices=["all", "declarations", "tracking", "border"], default="all"
+        "--suite",
+        choices=["all", "declarations", "tracking", "border", "front-office"],
+        default="all",
     )
     tracking.add_arguments(parser)
     args = parser.parse_args()
@@ -169,6 +171,11 @@ def main() -> None:
         with Progress(console=console) as progress:
             rows = border.run(console, progress)
         border.report(rows, console)
+    if args.suite in ("all", "front-office"):
+        with Progress(console=console) as progress:
+            rows = fees.run(console, progress)
+        fees.report(rows, console)
+        travellers.report(travellers.run(console), console)
 
 
 def declarations(args: argparse.Namespace) -> None:
