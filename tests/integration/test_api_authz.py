@@ -147,3 +147,75 @@ def test_carrier_lists_only_its_own(api: Api) -> None:
     assert {m["holder"] for m in mine} == {"AZ-CARRIER-0001"}
     theirs = api.call("GET", "/movements", api.tokens.carrier, params={"holder": "AZ-CARRIER-0002"})
     assert theirs.json()["items"] == []
+
+
+# --- border posts, fees and travellers: the front office collects, officials decide -------
+
+FRONT_CELLS: dict[str, Request] = {
+    "fee.own": lambda a, w, t: a.call("GET", f"/movements/{w.own_mrn}/fee", t),
+    "fee.other": lambda a, w, t: a.call("GET", f"/movements/{w.other_mrn}/fee", t),
+    # A wrong amount: those who may collect get 422, the others 403 before any check.
+    "fee.pay.external": lambda a, w, t: a.call(
+        "POST",
+        f"/movements/{w.own_mrn}/fee/payments",
+        t,
+        json={
+            "method": "external",
+            "reference": f"R-{next(_ids)}",
+            "amount": "1.00",
+            "currency": "AMD",
+        },
+    ),
+    "fee.top_up": lambda a, w, t: a.call(
+        "POST",
+        "/fees/accounts/AZ-CARRIER-0001/top-ups",
+        t,
+        json={"amount": "10.00", "currency": "AMD", "reference": f"T-{next(_ids)}"},
+    ),
+    "fee.schedules.get": lambda a, w, t: a.call("GET", "/fees/schedules", t),
+    "fee.schedules.put": lambda a, w, t: a.call("PUT", "/fees/schedules", t, json=_default_fees()),
+    "vehicle.announce": lambda a, w, t: a.call(
+        "POST",
+        "/vehicles",
+        t,
+        json={
+            "id": f"V-{next(_ids)}",
+            "vehicle_id": "10-BUS-1",
+            "vehicle_class": "bus",
+            "office": "AM000101",
+            "travellers": [],
+        },
+    ),
+    "screening": lambda a, w, t: a.call(
+        "POST", "/offices/AM000101/screenings", t, json={"mrn": w.own_mrn}
+    ),
+    "expected": lambda a, w, t: a.call("GET", "/offices/AM000101/expected", t),
+    "ruleset.am": lambda a, w, t: a.call("GET", "/risk/rulesets/AM", t),
+    "reconciliation": lambda a, w, t: a.call("GET", "/fees/reconciliation?day=2026-01-01", t),
+}
+
+
+def _default_fees() -> dict[str, Any]:
+    from tripp.fees.defaults import default_schedule_dict
+
+    return default_schedule_dict()
+
+
+FRONT_EXPECTED: dict[str, list[int]] = {
+    "admin":      [200, 200, 422, 201, 200, 201, 201, 201, 200, 200, 200],
+    "az_customs": [200, 200, 403, 403, 200, 403, 403, 403, 403, 403, 200],
+    "am_customs": [200, 200, 403, 403, 200, 201, 403, 201, 200, 200, 200],
+    "carrier":    [200, 404, 403, 403, 200, 403, 201, 403, 403, 403, 200],
+    "operator":   [200, 200, 422, 201, 200, 403, 201, 403, 200, 403, 200],
+    "observer":   [403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403],
+    "no_token":   [401] * len(FRONT_CELLS),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", list(FRONT_EXPECTED))
+def test_front_and_back_office_matrix(api: Api, role: str) -> None:
+    world = build(api)
+    token = None if role == "no_token" else getattr(api.tokens, role)
+    got = {name: request(api, world, token).status_code for name, request in FRONT_CELLS.items()}
+    want = dict(zip(FRONT_CELLS, FRONT_EXPECTED[role], strict=True))
+    assert got == want

@@ -71,6 +71,7 @@ class FeeDesk:
 
     def fee(self, actor: Actor, mrn: str) -> dict[str, Any]:
         """The movement's fee (assessed now if it had not been yet) and its receipt."""
+        _not_observer(actor)
         view: dict[str, Any] = self._write(lambda conn: self._fee_view(conn, actor, mrn))
         return view
 
@@ -82,6 +83,7 @@ class FeeDesk:
         return fee_view(conn, *found)
 
     def account(self, actor: Actor, carrier: str, currency: str) -> dict[str, Any]:
+        _not_observer(actor)
         if not _sees_party(actor, carrier):
             raise NotFound(f"no account of {carrier}")
         _check_currency(currency)
@@ -105,6 +107,7 @@ class FeeDesk:
         return [r for r in reports if party is None or r.party == party]
 
     def schedules(self, actor: Actor) -> dict[str, Any]:
+        _not_observer(actor)
         with self.uow.read() as conn:
             found = current_schedules(conn, self.corridor)
         if found is None:
@@ -189,6 +192,8 @@ class FeeDesk:
             raise Forbidden("fee schedules are published by the fee authority")
         accepted = self.corridor.currencies.accepted
         new = from_dict(body, path="", currencies=accepted)
+        if actor.role is not Role.ADMIN and actor.party not in {s.authority for s in new.schedules}:
+            raise Forbidden(f"{actor.party} sets none of these schedules")
 
         def work(conn: Connection) -> dict[str, Any]:
             old = current_schedules(conn, self.corridor) or ScheduleSet(())
@@ -380,6 +385,11 @@ def _check_currency(code: str) -> None:
         raise InvalidInput(
             [FieldError("currency", f"{code!r} is not ISO 4217", "currency-iso4217")]
         )
+
+
+def _not_observer(actor: Actor) -> None:
+    if actor.role is Role.OBSERVER:
+        raise Forbidden("observers see aggregate figures only (/stats)")
 
 
 def _sees_party(actor: Actor, party: str) -> bool:
