@@ -150,6 +150,11 @@ def demo(
     url = f"http://{host or w.settings.host}:{port or w.settings.port}"
     out.print(f"API docs: {url}/docs", soft_wrap=True, highlight=False)
     out.print(
+        f"Officer terminal (customs token, office e.g. AM000101): {url}/terminal",
+        soft_wrap=True,
+        highlight=False,
+    )
+    out.print(
         f"Try: curl -H 'Authorization: Bearer <token>' {url}/api/v1/corridor",
         soft_wrap=True,
         highlight=False,
