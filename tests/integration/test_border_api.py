@@ -278,3 +278,22 @@ def test_a_stored_decision_recomputes_from_its_inputs(api: Api, tokens: Tokens) 
     assert [r.rule for r in again.reasons] == [r["rule"] for r in decision["reasons"]]
     listed = api.call("GET", f"/movements/{mrn}/screenings", tokens.operator).json()["items"]
     assert listed and all(x["subject"] is None for x in listed)  # not for the operator
+
+
+def test_a_plate_with_several_movements_is_not_screened_for_one(api: Api, tokens: Tokens) -> None:
+    _released(api, tokens)
+    _released(api, tokens, goods=_arms(api))  # the same truck, 10-AZ-123
+    r = api.call("POST", f"/offices/{ENTRY}/screenings", tokens.am_customs,
+                 json={"vehicle_id": "10-AZ-123"})  # fmt: skip
+    assert r.status_code == 409 and "scan each MRN" in r.json()["detail"]
+
+
+def test_concurrent_grants_of_trust_do_not_fail(api: Api, tokens: Tokens) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def grant(_: int) -> int:
+        return int(api.call("PUT", "/risk/trusted/AM/AZ-CARRIER-0002", tokens.am_customs)
+                   .status_code)  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert set(pool.map(grant, range(12))) == {204}

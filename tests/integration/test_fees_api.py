@@ -20,6 +20,7 @@ from tests.integration.conftest import Api, uid
 from tripp.api.app import create_app
 from tripp.bootstrap import Wiring, wire
 from tripp.config import Settings
+from tripp.errors import NotFound
 from tripp.fees import store
 from tripp.fees.defaults import default_schedule_dict
 from tripp.parties.model import Actor, Role
@@ -218,10 +219,60 @@ def test_concurrent_payments_refunds_and_cancellations_lose_no_money(
         pool.map(lambda k: desk.top_up(staff, "AZ-CARRIER-0001", amount, "AMD", f"T-{k}"),
                  range(3))  # fmt: skip
     assert "paid" in outcomes and all(c == 201 for c in cancelled)
-    statuses = [desk.fee(carrier, m)["status"] for m in mrns]
+
+    def status(mrn: str) -> str:
+        try:
+            return str(desk.fee(carrier, mrn)["status"])
+        except NotFound:  # cancelled before anyone needed its fee: none was ever due
+            return "none"
+
+    statuses = [status(m) for m in mrns]
     settled = statuses.count("settled") + statuses.count("refunded")
     assert settled <= 7 + 3
     _invariants(fee_wiring)
     held = Decimal(desk.account(carrier, "AZ-CARRIER-0001", "AMD")["available"])
     paid_now = statuses.count("settled")
     assert held == amount * 7 + amount * 3 - amount * paid_now
+
+
+def test_no_other_authority_can_switch_the_fee_off(fees: Api) -> None:
+    """A second authority's schedule would make the fee ambiguous: only the corridor's fee
+    authorities publish, each for its own country."""
+    t = fees.tokens
+    body = default_schedule_dict()
+    theirs = {**body["schedules"][0], "id": "AZ-1", "authority": "AZ-CUSTOMS", "country": "AZ"}
+    r = fees.call("PUT", "/fees/schedules", t.az_customs,
+                  json={**body, "schedules": [*body["schedules"], theirs]})  # fmt: skip
+    assert r.status_code == 403
+    mrn = _released(fees)
+    assert _cross(fees, mrn).status_code == 409  # still due
+
+
+def test_a_cancelled_movement_owes_nothing(fees: Api) -> None:
+    mrn = fees.lodge(fees.guarantee()["grn"]).json()["mrn"]
+    assert fees.event(mrn, fees.tokens.carrier, "cancel", None, reason="r").status_code == 201
+    assert fees.call("GET", f"/movements/{mrn}/fee", fees.tokens.carrier).status_code == 404
+    r = fees.call("POST", f"/movements/{mrn}/fee/payments", fees.tokens.carrier,
+                  json={"method": "prepaid", "reference": "k"})  # fmt: skip
+    assert r.status_code == 404
+
+
+def test_references_do_not_cross_parties(fees: Api) -> None:
+    t = fees.tokens
+    for carrier in ("AZ-CARRIER-0001", "AZ-CARRIER-0002"):
+        r = fees.call("POST", f"/fees/accounts/{carrier}/top-ups", t.operator,
+                      json={"amount": "90000.00", "currency": "AMD", "reference": f"B-{carrier}"})  # fmt: skip
+        assert r.status_code == 201
+    reused = fees.call("POST", "/fees/accounts/AZ-CARRIER-0002/top-ups", t.operator,
+                       json={"amount": "1.00", "currency": "AMD",
+                             "reference": "B-AZ-CARRIER-0001"})  # fmt: skip
+    assert reused.status_code == 409
+    mine = _released(fees)
+    grn = fees.guarantee(holder="AZ-CARRIER-0002")["grn"]
+    theirs = fees.lodge(grn, token=t.other_carrier, holder="AZ-CARRIER-0002").json()["mrn"]
+    pay = {"method": "prepaid", "reference": "PAY-1"}
+    assert (
+        fees.call("POST", f"/movements/{mine}/fee/payments", t.carrier, json=pay).status_code == 201
+    )
+    r = fees.call("POST", f"/movements/{theirs}/fee/payments", t.other_carrier, json=pay)
+    assert r.status_code == 201  # the same key, another carrier's fee: no clash, no leak

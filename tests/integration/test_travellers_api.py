@@ -113,3 +113,12 @@ def test_identities_are_purged_after_the_retention_and_decisions_stay(
     kept = api.call("GET", "/vehicles/bus-9", tokens.am_customs).json()["travellers"][0]
     assert kept["identity"] is None and kept["purged"]
     assert kept["final_outcome"] == "admitted" and kept["outcome"] == "pass"
+
+
+def test_a_repeated_id_answers_only_its_owner_and_only_the_same_body(
+    api: Api, tokens: Tokens
+) -> None:
+    assert _announce(api, tokens.carrier, "bus-own", [_person()]).status_code == 201
+    assert _announce(api, tokens.other_carrier, "bus-own", [_person()]).status_code == 404
+    other = _person(document_number="C01X00T99")
+    assert _announce(api, tokens.carrier, "bus-own", [other]).status_code == 409

@@ -139,12 +139,17 @@ class Border:
         _may_manage(actor, country, "publish")
         if not isinstance(body, dict):
             raise InvalidInput([FieldError("", "a ruleset is a JSON object", "type")])
-        with self.uow.write() as conn:
-            version = max(store.latest_version(conn, country) or 1, 1) + 1
-            ruleset = from_dict({**body, "country": country, "version": version})
-            store.insert_ruleset(conn, ruleset.to_dict(), by=actor.party, at=self.clock())
-        self._versions.pop(country, None)
-        return ruleset.to_dict()
+        for _ in range(3):  # two publishers may race for the same next number
+            try:
+                with self.uow.write() as conn:
+                    version = max(store.latest_version(conn, country) or 1, 1) + 1
+                    ruleset = from_dict({**body, "country": country, "version": version})
+                    store.insert_ruleset(conn, ruleset.to_dict(), by=actor.party, at=self.clock())
+            except IntegrityError:
+                continue
+            self._versions.pop(country, None)
+            return ruleset.to_dict()
+        raise Conflict(f"{country} rulesets were published concurrently; retry")
 
     def set_trust(self, actor: Actor, country: str, holder: str, trusted: bool) -> bool:
         """Grant or withdraw trusted-trader status; True when it changed anything."""
@@ -332,21 +337,29 @@ class Border:
 
     def _resolve(self, conn: Connection, office: Office, target: Target) -> Movement:
         if target.mrn is not None:
-            movement = movement_store.get_movement(conn, target.mrn)
+            movement = movement_store.get_movement(conn, target.mrn, for_update=True)
             if movement is None or arrivals.office_role(movement.declaration, office.code) is None:
                 raise NotFound(f"no movement {target.mrn} passes {office.code}")
             return movement
+        found = []
         for mrn in store.expected_mrns(conn, office.code):
             movement = movement_store.get_movement(conn, mrn)
             if movement is None:
                 continue
             transport = movement.declaration.transport
-            if target.vehicle_id is not None and transport.vehicle_id == target.vehicle_id:
-                return movement
-            if target.container is not None and target.container in transport.containers:
-                return movement
+            if (target.vehicle_id is not None and transport.vehicle_id == target.vehicle_id) or (
+                target.container is not None and target.container in transport.containers
+            ):
+                found.append(movement)
         scanned = target.vehicle_id or target.container
-        raise NotFound(f"no movement expected at {office.code} for {scanned}")
+        if not found:
+            raise NotFound(f"no movement expected at {office.code} for {scanned}")
+        if len(found) > 1:
+            # Screening one of them would let the others cross unscreened.
+            mrns = ", ".join(m.mrn for m in found)
+            raise Conflict(f"{scanned} carries {len(found)} movements ({mrns}): scan each MRN")
+        # Locked like a crossing locks it: a red scan and a crossing are never interleaved.
+        return _sure_movement(movement_store.get_movement(conn, found[0].mrn, for_update=True))
 
     def screenings(self, actor: Actor, mrn: str) -> list[dict[str, Any]]:
         from tripp.movements import policy
@@ -367,6 +380,11 @@ class Border:
         if office is None:
             raise NotFound(f"no office {code} on {self.corridor.id}")
         return office
+
+
+def _sure_movement(movement: Movement | None) -> Movement:
+    assert movement is not None  # found a moment ago in the same transaction
+    return movement
 
 
 def crossing_block(conn: Connection, mrn: str, office: str) -> str | None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tripp.db.tables import (
     alerts,
@@ -82,13 +83,14 @@ def trusted(conn: Connection, country: str, holders: Sequence[str]) -> set[str]:
 
 
 def grant_trust(conn: Connection, country: str, holder: str, *, by: str, at: datetime) -> bool:
-    if trusted(conn, country, [holder]):
-        return False
-    conn.execute(
-        insert(trusted_traders),
-        [{"country": country, "holder": holder, "granted_by": by, "granted_at": at}],
+    """True when granted now; a concurrent or repeated grant changes nothing."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    result = conn.execute(
+        dialect.insert(trusted_traders)
+        .values(country=country, holder=holder, granted_by=by, granted_at=at)
+        .on_conflict_do_nothing(index_elements=["country", "holder"])
     )
-    return True
+    return result.rowcount > 0
 
 
 def revoke_trust(conn: Connection, country: str, holder: str) -> bool:

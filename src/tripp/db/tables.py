@@ -352,6 +352,8 @@ vehicle_announcements = Table(
     Column("expected_at", UTCDateTime),
     Column("created_by", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # A repeated id with another body is refused rather than answered as the first.
+    Column("request_hash", String(64), nullable=False),
 )
 
 travellers = Table(

@@ -31,6 +31,7 @@ from tripp.fees.assessment import VehicleFacts, assess
 from tripp.fees.ledger import (
     Fee,
     FeeStatus,
+    ReferenceReused,
     Transaction,
     TxKind,
     allowed_kinds,
@@ -49,7 +50,7 @@ from tripp.fees.reconciliation import DailyReport, reports_for_day
 from tripp.fees.schedule import ScheduleNotInForce, ScheduleSet, check_change, from_dict
 from tripp.movements import policy
 from tripp.movements import store as movement_store
-from tripp.movements.model import EventType, Movement, MovementEvent
+from tripp.movements.model import EventType, Movement, MovementEvent, MovementState
 from tripp.parties.model import Actor, Role
 
 if TYPE_CHECKING:
@@ -143,18 +144,26 @@ class FeeDesk:
                 raise NotFound(f"no transit fee applies to {mrn}")
             fee = found[0]
             kind = TxKind.SETTLE_PREPAID if method == "prepaid" else TxKind.SETTLE_EXTERNAL
+            # A prepaid settlement's reference is the client's key for this fee only; an
+            # external one is the bank's or the till's, unique across the corridor.
+            ref = f"{mrn}/{reference}" if kind is TxKind.SETTLE_PREPAID else reference
 
             def build(state: Fee) -> Transaction:
                 if kind is TxKind.SETTLE_PREPAID:
                     held = -store.balance(conn, prepaid(state.payer), state.currency, lock=True)
-                    return settle_from_prepaid(state, available=held, reference=reference, at=now)
+                    return settle_from_prepaid(state, available=held, reference=ref, at=now)
                 return settle_external(
                     state, amount=_minor(amount, currency, state.currency),
-                    currency=currency or state.currency, reference=reference,
+                    currency=currency or state.currency, reference=ref,
                     collector=FRONT_OFFICE, at=now,
                 )  # fmt: skip
 
-            _, created = _post(conn, fee, kind, reference, build, by=actor.party, at=now)
+            try:
+                _, created = _post(conn, fee, kind, ref, build, by=actor.party, at=now)
+            except ReferenceReused as exc:
+                # Not the ledger's message: it names the fee the reference paid, maybe
+                # another party's.
+                raise Conflict(f"payment reference {reference!r} is already used") from exc
             view = fee_view(conn, *_sure(store.get_fee(conn, mrn)))
             return view, created
 
@@ -171,12 +180,18 @@ class FeeDesk:
         now = self.clock()
 
         def work(conn: Connection) -> tuple[dict[str, Any], bool]:
-            done = retry_of(store.find_tx(conn, TxKind.TOP_UP, reference), TxKind.TOP_UP, "")
+            units = _minor(amount, currency, currency)
+            tx = top_up(carrier=carrier, amount=units, currency=currency,
+                        reference=reference, collector=FRONT_OFFICE, at=now)  # fmt: skip
+            try:
+                done = retry_of(store.find_tx(conn, TxKind.TOP_UP, reference), TxKind.TOP_UP, "")
+            except ReferenceReused as exc:
+                raise Conflict(f"payment reference {reference!r} is already used") from exc
+            if done is not None and not done.same_effect(tx):
+                raise Conflict(f"payment reference {reference!r} already credited another "
+                               "carrier or amount")  # fmt: skip
             created = done is None
             if done is None:
-                units = _minor(amount, currency, currency)
-                tx = top_up(carrier=carrier, amount=units, currency=currency,
-                            reference=reference, collector=FRONT_OFFICE, at=now)  # fmt: skip
                 store.insert_tx(conn, tx, by=actor.party, at=now)
             held = -store.balance(conn, prepaid(carrier), currency)
             return {"carrier": carrier, "currency": currency, "reference": reference,
@@ -194,9 +209,18 @@ class FeeDesk:
         new = from_dict(body, path="", currencies=accepted)
         if actor.role is not Role.ADMIN and actor.party not in {s.authority for s in new.schedules}:
             raise Forbidden(f"{actor.party} sets none of these schedules")
+        foreign = sorted({s.id for s in new.schedules if s.authority == actor.party
+                          and s.country != actor.country})  # fmt: skip
+        if actor.role is not Role.ADMIN and foreign:
+            raise Forbidden(f"{actor.party} sets fees of {actor.country} only: {foreign}")
 
         def work(conn: Connection) -> dict[str, Any]:
             old = current_schedules(conn, self.corridor) or ScheduleSet(())
+            known = {s.authority for s in old.schedules}
+            newcomers = sorted({s.authority for s in new.schedules} - known)
+            if newcomers and actor.role is not Role.ADMIN:
+                # Who sets fees is the corridor's data (its file), not a customs' claim.
+                raise Forbidden(f"{', '.join(newcomers)} set no fees on {self.corridor.id}")
             today = new.day_of(self.clock())
             check_change(old, new, by=actor.party, today=today)
             latest = store.latest_schedules(conn)
@@ -263,12 +287,22 @@ def ensure_fee(
     if found is not None:
         return found
     schedules = current_schedules(conn, corridor)
-    if schedules is None:
+    if schedules is None or movement.state is MovementState.CANCELLED:
+        return None  # no fee is charged, or none was ever due for a cancelled movement
+    country = _fee_country(schedules, corridor, movement)
+    if country is None:
         return None
     try:
-        assessment = assess(schedules, vehicle_facts(movement), movement.accepted_at)
+        assessment = assess(
+            schedules, vehicle_facts(movement), movement.accepted_at, country=country
+        )
     except ScheduleNotInForce:
-        return None  # announced before any schedule was in force: nothing is due
+        # Nothing in force in that country when it was announced: nothing is due. Several
+        # authorities there would be a data error, and must not pass as "nothing due".
+        if any(s.country == country and s.in_force_on(schedules.day_of(movement.accepted_at))
+               for s in schedules.schedules):  # fmt: skip
+            raise
+        return None
     if assessment.gross_minor == 0:
         return None
     exemption = assessment.exemption.reason if assessment.exemption else ""
@@ -284,6 +318,19 @@ def ensure_fee(
                      at=now)  # fmt: skip
     stored: tuple[Fee, Any] = _sure(store.get_fee(conn, movement.mrn, lock=lock))
     return stored
+
+
+def _fee_country(schedules: ScheduleSet, corridor: Corridor, movement: Movement) -> str | None:
+    """The country whose fee the movement owes: the one on its itinerary with schedules.
+    One fee per movement: an itinerary through two fee-charging countries is refused."""
+    d = movement.declaration
+    path = (d.office_of_departure, *d.offices_of_transit, d.office_of_destination)
+    countries = {corridor.offices[o].country for o in path if o in corridor.offices}
+    charged = sorted(countries & {s.country for s in schedules.schedules})
+    if len(charged) > 1:
+        raise Conflict(f"{movement.mrn} crosses {', '.join(charged)}, which each charge a "
+                       "transit fee: one fee per movement is supported")  # fmt: skip
+    return charged[0] if charged else None
 
 
 def fee_gate(conn: Connection, ctx: Context, movement: Movement, event: MovementEvent) -> None:

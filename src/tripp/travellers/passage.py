@@ -54,6 +54,7 @@ class Passage:
         carrier: str | None,
         expected_at: datetime | None,
         people: Sequence[Traveller],
+        request_hash: str,
     ) -> tuple[dict[str, Any], bool]:
         """Store the vehicle and screen its travellers; a repeated id answers as before."""
         if actor.role not in _SUBMITTERS:
@@ -68,11 +69,17 @@ class Passage:
             with self.uow.write() as conn:
                 found = _announcement(conn, announcement_id)
                 if found is not None:
+                    if not self._may_see(actor, found):
+                        raise NotFound(f"no vehicle announcement {announcement_id}")
+                    if found.request_hash != request_hash:
+                        raise Conflict(f"vehicle announcement {announcement_id} was made with "
+                                       "other data; choose a new id")  # fmt: skip
                     return self._view(conn, actor, found), False
                 conn.execute(insert(vehicle_announcements), [{
                     "id": announcement_id, "vehicle_id": vehicle_id,
                     "vehicle_class": vehicle_class, "office": office, "carrier": owner,
                     "expected_at": expected_at, "created_by": actor.party, "created_at": now,
+                    "request_hash": request_hash,
                 }])  # fmt: skip
                 self._screen_all(conn, announcement_id, people, now)
                 return self._view(conn, actor, _announcement(conn, announcement_id)), True
@@ -121,16 +128,27 @@ class Passage:
             return self._view(conn, actor, found)
 
     def purge(self, now: datetime, retention_days: int) -> int:
-        """Empty the identity data of travellers announced more than ``retention_days`` ago;
-        the decisions, reason codes and watchlist entries hit stay for the record."""
+        """Empty the identity data of travellers announced more than ``retention_days`` ago:
+        the person, the officer's note and the reason texts (they may quote names), and the
+        watchlist matches of those admitted (dismissed as not them). What stays for the
+        record: outcomes, reason codes, who decided when, the entries a refusal hit."""
         cutoff = now - timedelta(days=retention_days)
+        purged = 0
         with self.uow.write() as conn:
-            result = conn.execute(
-                update(travellers)
+            rows = conn.execute(
+                select(travellers.c.id, travellers.c.reasons, travellers.c.final_outcome)
                 .where(travellers.c.created_at < cutoff, travellers.c.purged_at.is_(None))
-                .values(identity=None, purged_at=now)
-            )
-            return int(result.rowcount or 0)
+                .with_for_update()
+            ).all()
+            for r in rows:
+                codes = [{"code": x["code"], "severity": x["severity"]} for x in r.reasons]
+                values: dict[str, Any] = {"identity": None, "note": None, "reasons": codes,
+                                          "purged_at": now}  # fmt: skip
+                if r.final_outcome != "refused":
+                    values["matches"] = []
+                conn.execute(update(travellers).where(travellers.c.id == r.id).values(**values))
+                purged += 1
+        return purged
 
     def load_watchlist(self, entries: Sequence[WatchlistEntry]) -> int:
         now = self.clock()

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from tripp.api.auth import CurrentActor
 from tripp.api.problems import responses
 from tripp.api.types import ClientId, Code, Identifier, LongText, PartyId, UtcTime
 from tripp.errors import FieldError, InvalidInput
+from tripp.movements.router import request_hash
 from tripp.travellers.manifest import traveller_from_fields
 from tripp.travellers.passage import Passage
 
@@ -44,11 +47,15 @@ class TravellerIn(BaseModel):
     mrz_line3: Annotated[str, Field(max_length=44)] = ""
 
 
+VehicleClass = Literal["bus", "minibus", "car", "van", "truck", "train"]
+MAX_MANIFEST_BYTES = 2 * 1024 * 1024  # the manifest parser's own limit
+
+
 class VehicleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: ClientId = Field(description="Chosen by the client; a repeat answers the first")
     vehicle_id: Identifier
-    vehicle_class: Literal["bus", "minibus", "car", "van", "truck", "train"]
+    vehicle_class: VehicleClass
     office: Code = Field(description="The office the vehicle is expected at")
     carrier: PartyId | None = Field(default=None, description="staff only: whose vehicle")
     expected_at: UtcTime | None = None
@@ -83,6 +90,7 @@ def announce(request: Request, actor: CurrentActor, body: Annotated[VehicleIn, B
         actor, announcement_id=body.id, vehicle_id=body.vehicle_id,
         vehicle_class=body.vehicle_class, office=body.office, carrier=body.carrier,
         expected_at=body.expected_at, people=people,
+        request_hash=request_hash(body.model_dump(mode="json")),
     )  # fmt: skip
     return JSONResponse(jsonable_encoder(view), status_code=201 if created else 200)
 
@@ -100,20 +108,28 @@ async def manifest(
     request: Request,
     actor: CurrentActor,
     announcement_id: Annotated[ClientId, Path()],
+    vehicle_id: Annotated[Identifier, Query()],
+    vehicle_class: Annotated[VehicleClass, Query()],
+    office: Annotated[Code, Query()],
 ) -> Any:
+    size = request.headers.get("content-length")
+    if size is None or not size.isdigit() or int(size) > MAX_MANIFEST_BYTES:
+        raise InvalidInput([FieldError("body", f"a manifest is sent with its Content-Length, "
+                                       f"at most {MAX_MANIFEST_BYTES:,} bytes", "max-bytes")])  # fmt: skip
     data = await request.body()
-    query = request.query_params
-    missing = [n for n in ("vehicle_id", "vehicle_class", "office") if not query.get(n)]
-    if missing:
-        raise InvalidInput([FieldError(n, "is required as a query parameter", "required")
-                            for n in missing])  # fmt: skip
     passage = _passage(request)
-    people = passage.manifest(data, today=datetime.now(UTC).date())
-    view, created = passage.announce(
-        actor, announcement_id=announcement_id, vehicle_id=str(query["vehicle_id"])[:64],
-        vehicle_class=str(query["vehicle_class"])[:24], office=str(query["office"])[:8],
-        carrier=None, expected_at=None, people=people,
-    )  # fmt: skip
+    digest = hashlib.sha256(f"{vehicle_id}|{vehicle_class}|{office}|".encode() + data).hexdigest()
+
+    def work() -> tuple[dict[str, Any], bool]:
+        # Parsing and screening thousands of rows: off the event loop.
+        people = passage.manifest(data, today=datetime.now(UTC).date())
+        return passage.announce(
+            actor, announcement_id=announcement_id, vehicle_id=vehicle_id,
+            vehicle_class=vehicle_class, office=office, carrier=None, expected_at=None,
+            people=people, request_hash=digest,
+        )  # fmt: skip
+
+    view, created = await run_in_threadpool(work)
     return JSONResponse(jsonable_encoder(view), status_code=201 if created else 200)
 
 

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("expected_at", UTCDateTime),
         sa.Column("created_by", sa.String(64), nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("request_hash", sa.String(64), nullable=False),
     )
     op.create_table(
         "travellers",
