@@ -276,3 +276,28 @@ def test_references_do_not_cross_parties(fees: Api) -> None:
     )
     r = fees.call("POST", f"/movements/{theirs}/fee/payments", t.other_carrier, json=pay)
     assert r.status_code == 201  # the same key, another carrier's fee: no clash, no leak
+
+
+def test_an_announced_bus_pays_before_its_travellers_are_admitted(fees: Api) -> None:
+    t = fees.tokens
+    person = {"document_type": "P", "document_number": "C01X00T47", "issuing_state": "AZE",
+              "nationality": "AZE", "surname": "MAMMADOV", "given_names": "ELCHIN",
+              "birth_date": "1980-05-14", "sex": "M", "expiry": "2035-01-01"}  # fmt: skip
+    body = {"id": "bus:77", "vehicle_id": "10-BUS-77", "vehicle_class": "bus",
+            "office": ENTRY, "travellers": [person]}  # fmt: skip
+    r = fees.call("POST", "/vehicles", t.carrier, json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["fee"]["status"] == "due"
+    traveller = r.json()["travellers"][0]["id"]
+    fee = fees.call("GET", "/vehicles/bus:77/fee", t.operator).json()
+    assert fee["currency"] == "AMD" and Decimal(fee["amount"]) > 0
+    admit = {"outcome": "admitted"}
+    r = fees.call("POST", f"/travellers/{traveller}/decision", t.am_customs, json=admit)
+    assert r.status_code == 409 and r.json()["type"].endswith("fee-unpaid")
+    pay = {"method": "external", "reference": "TILL-5", "amount": fee["amount"],
+           "currency": "AMD"}  # fmt: skip
+    r = fees.call("POST", "/vehicles/bus:77/fee/payments", t.operator, json=pay)
+    assert r.status_code == 201 and r.json()["receipt"]["number"].startswith("TF-")
+    r = fees.call("POST", f"/travellers/{traveller}/decision", t.am_customs, json=admit)
+    assert r.status_code == 200, r.text
+    assert fees.call("GET", "/vehicles/bus:77/fee", t.other_carrier).status_code == 404

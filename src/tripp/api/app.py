@@ -112,7 +112,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
     app.state.tracking = wiring.tracking
     app.state.border = wiring.border
     app.state.fee_desk = FeeDesk(ctx.uow, wiring.corridor, wiring.clock)
-    passage = Passage(ctx.uow, wiring.corridor, wiring.clock)
+    passage = Passage(ctx.uow, wiring.corridor, wiring.clock, wiring.settings.fees_enforced)
     app.state.passage = passage
     if alert_listener not in wiring.tracking.monitor.listeners:
         wiring.tracking.monitor.listeners.append(alert_listener)

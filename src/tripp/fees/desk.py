@@ -12,6 +12,7 @@ the fee authority publishes schedules, customs see fees and decide crossings.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,7 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from tripp.codes.currency import from_minor, is_currency, to_minor
@@ -127,6 +128,74 @@ class FeeDesk:
         amount: Decimal | None = None,
         currency: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
+        """Settle a movement's fee; see ``_pay``."""
+
+        def locate(conn: Connection, now: datetime) -> tuple[Fee, Any] | None:
+            movement = self._visible(conn, actor, mrn)
+            return ensure_fee(conn, self.corridor, movement, now, lock=True)
+
+        return self._pay(actor, mrn, locate, method=method, reference=reference,
+                         amount=amount, currency=currency)  # fmt: skip
+
+    def vehicle_fee(self, actor: Actor, announcement_id: str) -> dict[str, Any]:
+        """The fee of an announced vehicle (a bus, a car), assessed at its announcement."""
+        _not_observer(actor)
+
+        def work(conn: Connection) -> dict[str, Any]:
+            ref = vehicle_fee_ref(self._announcement(conn, actor, announcement_id))
+            found = store.get_fee(conn, ref)
+            if found is None:
+                raise NotFound(f"no transit fee applies to vehicle {announcement_id}")
+            return fee_view(conn, *found)
+
+        view: dict[str, Any] = self._write(work)
+        return view
+
+    def pay_vehicle(
+        self,
+        actor: Actor,
+        announcement_id: str,
+        *,
+        method: str,
+        reference: str,
+        amount: Decimal | None = None,
+        currency: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        def locate(conn: Connection, now: datetime) -> tuple[Fee, Any] | None:
+            ref = vehicle_fee_ref(self._announcement(conn, actor, announcement_id))
+            return store.get_fee(conn, ref, lock=True)
+
+        return self._pay(actor, announcement_id, locate, method=method, reference=reference,
+                         amount=amount, currency=currency)  # fmt: skip
+
+    def _announcement(self, conn: Connection, actor: Actor, announcement_id: str) -> Any:
+        from tripp.db.tables import vehicle_announcements
+
+        row = conn.execute(
+            select(vehicle_announcements).where(vehicle_announcements.c.id == announcement_id)
+        ).first()
+        office = None if row is None else self.corridor.office(row.office)
+        visible = row is not None and (
+            actor.role in (Role.ADMIN, Role.OPERATOR)
+            or (actor.role is Role.CARRIER and row.carrier == actor.party)
+            or (actor.role is Role.CUSTOMS and office is not None
+                and office.country == actor.country)
+        )  # fmt: skip
+        if not visible:
+            raise NotFound(f"no vehicle announcement {announcement_id}")
+        return row
+
+    def _pay(
+        self,
+        actor: Actor,
+        subject: str,
+        locate: Callable[[Connection, datetime], tuple[Fee, Any] | None],
+        *,
+        method: str,
+        reference: str,
+        amount: Decimal | None,
+        currency: str | None,
+    ) -> tuple[dict[str, Any], bool]:
         """Settle the fee from the payer's prepaid account (the carrier itself, or staff) or
         with a payment the front office took under ``reference`` (staff only)."""
         if method == "external" and actor.role not in (Role.ADMIN, Role.OPERATOR):
@@ -138,15 +207,14 @@ class FeeDesk:
         now = self.clock()
 
         def work(conn: Connection) -> tuple[dict[str, Any], bool]:
-            movement = self._visible(conn, actor, mrn)
-            found = ensure_fee(conn, self.corridor, movement, now, lock=True)
+            found = locate(conn, now)
             if found is None:
-                raise NotFound(f"no transit fee applies to {mrn}")
+                raise NotFound(f"no transit fee applies to {subject}")
             fee = found[0]
             kind = TxKind.SETTLE_PREPAID if method == "prepaid" else TxKind.SETTLE_EXTERNAL
             # A prepaid settlement's reference is the client's key for this fee only; an
             # external one is the bank's or the till's, unique across the corridor.
-            ref = f"{mrn}/{reference}" if kind is TxKind.SETTLE_PREPAID else reference
+            ref = f"{fee.ref}/{reference}" if kind is TxKind.SETTLE_PREPAID else reference
 
             def build(state: Fee) -> Transaction:
                 if kind is TxKind.SETTLE_PREPAID:
@@ -164,7 +232,7 @@ class FeeDesk:
                 # Not the ledger's message: it names the fee the reference paid, maybe
                 # another party's.
                 raise Conflict(f"payment reference {reference!r} is already used") from exc
-            view = fee_view(conn, *_sure(store.get_fee(conn, mrn)))
+            view = fee_view(conn, *_sure(store.get_fee(conn, fee.ref)))
             return view, created
 
         paid: tuple[dict[str, Any], bool] = self._write(work)
@@ -303,12 +371,18 @@ def ensure_fee(
                for s in schedules.schedules):  # fmt: skip
             raise
         return None
+    return _store_assessment(conn, movement.mrn, movement.holder, assessment, now, lock=lock)
+
+
+def _store_assessment(
+    conn: Connection, ref: str, payer: str, assessment: Any, now: datetime, *, lock: bool
+) -> tuple[Fee, Any] | None:
     if assessment.gross_minor == 0:
         return None
     exemption = assessment.exemption.reason if assessment.exemption else ""
-    txs = assess_fee(fee=movement.mrn, payer=movement.holder, authority=assessment.authority,
+    txs = assess_fee(fee=ref, payer=payer, authority=assessment.authority,
                      currency=assessment.currency, amount=assessment.gross_minor,
-                     at=movement.accepted_at, exemption=exemption)  # fmt: skip
+                     at=assessment.at, exemption=exemption)  # fmt: skip
     fee = Fee.open(txs[0])
     for tx in txs:
         if tx is not txs[0]:
@@ -316,8 +390,50 @@ def ensure_fee(
         store.insert_tx(conn, tx, by="SYSTEM", at=now)
     store.insert_fee(conn, fee, schedule=assessment.schedule, assessment=assessment.to_dict(),
                      at=now)  # fmt: skip
-    stored: tuple[Fee, Any] = _sure(store.get_fee(conn, movement.mrn, lock=lock))
+    stored: tuple[Fee, Any] = _sure(store.get_fee(conn, ref, lock=lock))
     return stored
+
+
+# Announced vehicle classes as the schedules name them.
+_VEHICLE_CLASSES = {"minibus": "van"}
+
+
+def vehicle_fee_ref(announcement: Any) -> str:
+    """A vehicle announcement's fee reference: ``V/`` and a digest of its id (client ids
+    may hold characters, and a length, that fee references do not)."""
+    return "V/" + hashlib.sha256(str(announcement.id).encode()).hexdigest()[:24]
+
+
+def assess_vehicle(
+    conn: Connection, corridor: Corridor, announcement: Any, passengers: int, now: datetime
+) -> tuple[Fee, Any] | None:
+    """Assess an announced vehicle's fee under the schedule in force now in the country of
+    the office it is announced at; None when that country charges none."""
+    schedules = current_schedules(conn, corridor)
+    office = corridor.office(announcement.office)
+    if schedules is None or office is None:
+        return None
+    if office.country not in {s.country for s in schedules.schedules}:
+        return None
+    facts = VehicleFacts(
+        vehicle_class=_VEHICLE_CLASSES.get(announcement.vehicle_class,
+                                           announcement.vehicle_class),
+        holder=announcement.carrier, passengers=passengers,
+    )  # fmt: skip
+    try:
+        assessment = assess(schedules, facts, now, country=office.country)
+    except ScheduleNotInForce:
+        return None
+    return _store_assessment(conn, vehicle_fee_ref(announcement), announcement.carrier,
+                             assessment, now, lock=False)  # fmt: skip
+
+
+def vehicle_gate(conn: Connection, announcement: Any) -> None:
+    """Travellers of an announced vehicle are admitted only once its fee is settled or
+    waived (``FeeUnpaid`` otherwise)."""
+    found = store.get_fee(conn, vehicle_fee_ref(announcement))
+    if found is not None:
+        check_crossing(found[0])
 
 
 def _fee_country(schedules: ScheduleSet, corridor: Corridor, movement: Movement) -> str | None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tripp.api.auth import CurrentActor
 from tripp.api.problems import responses
-from tripp.api.types import Mrn, PartyId
+from tripp.api.types import ClientId, Mrn, PartyId
 from tripp.fees.desk import FeeDesk
 from tripp.fees.reconciliation import to_csv, to_json
 
@@ -151,3 +151,33 @@ def reconciliation(
     return JSONResponse(
         {"day": day.isoformat(), "reports": [jsonable_encoder(to_json(r)) for r in reports]}
     )
+
+
+@router.get(
+    "/vehicles/{announcement_id}/fee",
+    responses=responses(404, 422),
+    summary="An announced vehicle's transit fee and receipt",
+)
+def get_vehicle_fee(
+    request: Request, actor: CurrentActor, announcement_id: Annotated[ClientId, Path()]
+) -> Any:
+    return JSONResponse(jsonable_encoder(_desk(request).vehicle_fee(actor, announcement_id)))
+
+
+@router.post(
+    "/vehicles/{announcement_id}/fee/payments",
+    status_code=201,
+    responses={**responses(403, 404, 409, 422), 200: {"description": "The same reference again"}},
+    summary="Settle an announced vehicle's transit fee",
+)
+def pay_vehicle(
+    request: Request,
+    actor: CurrentActor,
+    announcement_id: Annotated[ClientId, Path()],
+    body: Annotated[PaymentIn, Body()],
+) -> JSONResponse:
+    view, created = _desk(request).pay_vehicle(
+        actor, announcement_id, method=body.method, reference=body.reference,
+        amount=body.amount, currency=body.currency,
+    )  # fmt: skip
+    return JSONResponse(jsonable_encoder(view), status_code=201 if created else 200)

@@ -17,10 +17,13 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tripp.codes.currency import from_minor
 from tripp.corridor.model import Corridor
 from tripp.db.tables import travellers, vehicle_announcements, watchlist_entries
 from tripp.db.uow import UnitOfWork
 from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from tripp.fees import store as fee_store
+from tripp.fees.desk import assess_vehicle, vehicle_fee_ref, vehicle_gate
 from tripp.parties.model import Actor, Role
 from tripp.travellers.decision import (
     FinalOutcome,
@@ -40,6 +43,7 @@ class Passage:
     uow: UnitOfWork
     corridor: Corridor
     clock: Clock
+    fees_enforced: bool = True  # TRIPP_FEES_ENFORCED: travellers admitted once the fee is paid
     # The watchlist index, rebuilt when the stored list changes (its size and newest row).
     _watchlist: tuple[tuple[int, int], Watchlist] | None = field(default=None, repr=False)
 
@@ -82,7 +86,10 @@ class Passage:
                     "request_hash": request_hash,
                 }])  # fmt: skip
                 self._screen_all(conn, announcement_id, people, now)
-                return self._view(conn, actor, _announcement(conn, announcement_id)), True
+                stored = _announcement(conn, announcement_id)
+                # Announced: its transit fee is assessed now, under the schedule in force.
+                assess_vehicle(conn, self.corridor, stored, len(people), now)
+                return self._view(conn, actor, stored), True
         except IntegrityError as exc:
             raise Conflict(f"vehicle announcement {announcement_id} was stored meanwhile; "
                            "retry to read it") from exc  # fmt: skip
@@ -117,6 +124,8 @@ class Passage:
                 raise Forbidden(f"only {office.country} border officials decide at {office.code}")
             if row.final_outcome is not None:
                 raise Conflict(f"traveller {traveller_id} was {row.final_outcome} already")
+            if outcome == "admitted" and self.fees_enforced:
+                vehicle_gate(conn, found)
             automated = TravellerDecision(_outcome(row.outcome), (), ())
             final = record_final(_with_severity(automated, row.severity), outcome=outcome,
                                  officer=actor.party, note=note, decided_at=now)  # fmt: skip
@@ -240,7 +249,12 @@ class Passage:
                          "severity": r.severity, "reasons": r.reasons, "matches": r.matches,
                          "officer": r.officer, "note": r.note, "decided_at": r.decided_at}  # fmt: skip
             items.append(item)
-        return {"id": found.id, "vehicle_id": found.vehicle_id,
+        fee = fee_store.get_fee(conn, vehicle_fee_ref(found))
+        fee_summary = None if fee is None else {
+            "status": fee[0].status.value, "currency": fee[0].currency,
+            "amount": str(from_minor(fee[0].amount, fee[0].currency)),
+        }  # fmt: skip
+        return {"id": found.id, "vehicle_id": found.vehicle_id, "fee": fee_summary,
                 "vehicle_class": found.vehicle_class, "office": found.office,
                 "carrier": found.carrier, "expected_at": found.expected_at,
                 "created_at": found.created_at, "counts": counts, "travellers": items}  # fmt: skip
