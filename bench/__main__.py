@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import border, fees, risk, tracking, travellers
+from bench import border, fees, risk, sim, tracking, travellers
 from bench.declarations import (
     Result,
     declaration_json,
@@ -155,7 +155,7 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument(
         "--suite",
-        choices=["all", "declarations", "tracking", "border", "front-office"],
+        choices=["all", "declarations", "tracking", "border", "front-office", "sim"],
         default="all",
     )
     tracking.add_arguments(parser)
@@ -176,6 +176,8 @@ def main() -> None:
             rows = fees.run(console, progress)
         fees.report(rows, console)
         travellers.report(travellers.run(console), console)
+    if args.suite in ("all", "sim"):
+        sim.report(sim.run(console), console)
 
 
 def declarations(args: argparse.Namespace) -> None:

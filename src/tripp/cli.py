@@ -23,6 +23,7 @@ from tripp.movements import service as movements
 from tripp.parties import service as parties
 from tripp.parties.model import Party, Role
 from tripp.post.cli import post as post_command
+from tripp.sim.cli import app as sim_app
 from tripp.travellers.cli import app as travellers_app
 
 
@@ -65,6 +66,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(risk_app, name="risk")
 app.command("post")(post_command)
 app.add_typer(travellers_app, name="travellers")
+app.add_typer(sim_app, name="sim")
 err = Console(stderr=True)
 out = Console()
 
