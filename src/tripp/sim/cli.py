@@ -89,3 +89,35 @@ def _print(rows: list[list[str]]) -> None:
     for r in rows:
         table.add_row(r[0], r[1], f"{r[2]} ± {r[3]}", r[4], r[5], r[6], r[7], r[8])
     Console().print(table)
+
+
+@app.command("optimize")
+def optimize_command(
+    scenario: Annotated[Path, typer.Argument(metavar="SCENARIO", help="scenario YAML")],
+    target: Annotated[str, typer.Option(help='e.g. "p95_wait<=30min" (mean, median, p95, p99)')],
+    workers: Annotated[int, typer.Option(help="processes for the replications (0: the cores)")] = 0,
+) -> None:
+    """The fewest servers per stage of each post meeting TARGET with 95 % confidence (flat
+    staffing), and the frontier: each count tried against the wait it gives."""
+    from tripp.sim.optimize import optimize, parse_target
+
+    goal = parse_target(target)
+    s = load(scenario)
+    table = Table("post", "stage", "servers", f"{goal.statistic} wait (min)", "upper 95 %",
+                  "meets")  # fmt: skip
+    answers: dict[str, dict[str, int]] = {}
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task(f"{s.name}: sizing for {goal}", total=None)
+        for post in s.posts:
+            chosen, frontier = optimize(
+                model(s, post), goal, replications=s.replications, seed=s.seed,
+                workers=workers or None, progress=lambda p: progress.advance(task),
+            )  # fmt: skip
+            answers[post.id] = chosen
+            for p in frontier:
+                table.add_row(post.id, p.stage, str(p.servers), f"{p.wait_min:.1f}",
+                              f"{p.upper_min:.1f}", "yes" if p.met else "no")  # fmt: skip
+    Console().print(table)
+    for post_id, chosen in answers.items():
+        sizes = ", ".join(f"{stage} {n}" for stage, n in chosen.items())
+        typer.echo(f"{post_id}: {sizes}  (meets {goal} with 95 % confidence)")
