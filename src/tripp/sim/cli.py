@@ -121,3 +121,33 @@ def optimize_command(
     for post_id, chosen in answers.items():
         sizes = ", ".join(f"{stage} {n}" for stage, n in chosen.items())
         typer.echo(f"{post_id}: {sizes}  (meets {goal} with 95 % confidence)")
+
+
+@app.command("calibrate")
+def calibrate_command(
+    office: Annotated[str, typer.Option(help="the office whose records calibrate the post")],
+    template: Annotated[Path, typer.Option(help="scenario to start from (its posts, stages)")],
+    out: Annotated[Path, typer.Option(help="where to write the calibrated scenario")],
+    days: Annotated[int, typer.Option(help="window: the last DAYS days")] = 28,
+) -> None:
+    """Write a scenario whose arrival profile (daily volume, weekday and hour shapes), lane
+    shares and inspection times come from what OFFICE recorded in TRIPP_DATABASE_URL."""
+    from datetime import UTC, datetime, timedelta
+
+    from tripp.bootstrap import wire
+    from tripp.config import Settings
+    from tripp.sim.calibrate import calibrate
+
+    base = yaml.safe_load(template.read_text(encoding="utf-8"))
+    load(template)  # the template itself must be a valid scenario
+    w = wire(Settings.from_env())
+    until = datetime.now(UTC)
+    with w.engine.connect() as conn:
+        scenario, report = calibrate(conn, office, until - timedelta(days=days), until, base)
+    from_dict(scenario)  # what is written must read back
+    header = "# Calibrated by tripp sim calibrate: " + json.dumps(report, sort_keys=True) + "\n"
+    out.write_text(header + yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
+    err.print(
+        f"{out}: {report['crossings']} crossings, screenings {report['screenings']}, "
+        f"profile {'measured' if report['profile_measured'] else 'kept from the template'}"
+    )
