@@ -41,7 +41,8 @@ def run(
     workers: Annotated[int, typer.Option(help="processes for the replications (0: the cores)")] = 0,
 ) -> None:
     """Simulate every post of SCENARIO over its replications; prints each stage's waits with
-    95 % confidence intervals and writes JSON and CSV (same seed: identical bytes)."""
+    95 % confidence intervals and writes JSON and CSV (same seed: identical bytes), PNG
+    charts and a self-contained report.html."""
     s = load(scenario)
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"scenario": s.name, "seed": s.seed,
@@ -57,8 +58,12 @@ def run(
             progress.advance(task)
     (out / "summary.json").write_text(json.dumps(results, sort_keys=True, indent=1) + "\n")
     (out / "stations.csv").write_text(_csv(rows))
+    from tripp.sim.report import write as write_report
+
+    charts = write_report(out, results)
     _print(rows)
-    err.print(f"written: {out / 'summary.json'}, {out / 'stations.csv'}")
+    err.print(f"written: {out / 'summary.json'}, {out / 'stations.csv'}, "
+              f"{', '.join(p.name for p in charts)}")  # fmt: skip
 
 
 _HEADER = ["post", "stage", "wait_mean_min", "ci95", "wait_p95_min", "wait_p99_min",
