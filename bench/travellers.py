@@ -17,13 +17,14 @@ import argparse
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from bench.risk import best_seconds
 from tripp.travellers.names import Watchlist, WatchlistEntry
 from tripp.travellers.variants import evaluation_report, population, romanise
 
@@ -54,15 +55,6 @@ def travellers(count: int, listed: int, seed: int = SEED) -> list[Traveller]:
         surname, given = romanise(p, rng)
         out.append((surname.upper(), given.upper(), p.birth_date, p.nationality))
     return out
-
-
-def best_seconds(work: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def screen_all(watchlist: Watchlist, batch: Sequence[Traveller]) -> int:
