@@ -814,19 +814,21 @@ class CountingSink:
 
 def in_process(w: Any, fleet: Fleet, progress: Progress, batches: int = 8) -> list[Row]:
     """``Tracking.ingest`` called directly with 1,000 fixes: of 1,000 movements (one fix
-    each, the shape of the HTTP and MQTT loads) and of 100 movements (ten fixes each)."""
+    each, the shape of the HTTP and MQTT loads) and of 100 movements (ten fixes each), the
+    batches walking through the fleet; then the same 1,000 movements batch after batch, so
+    that this process holds every movement's state (the server wrote the others)."""
     from tripp.tracking.model import Fix
 
-    task = progress.add_task("tracking: Tracking.ingest in process", total=2 * batches)
+    task = progress.add_task("tracking: Tracking.ingest in process", total=3 * batches)
     n = len(fleet.armed)
     rows = []
-    for per in (1, 10):
+    for per, same in ((1, False), (10, False), (1, True)):
         movements = 1000 // per
         work = []
         for b in range(batches + 1):  # the first is a warm-up
             fixes = []
             for i in range(movements):
-                d = (b * movements + i) % n
+                d = i % n if same else (b * movements + i) % n
                 for j in range(per):
                     step = fleet.next_step + b * per + j
                     lon, lat = fleet.where(d, step)
@@ -842,11 +844,14 @@ def in_process(w: Any, fleet: Fleet, progress: Progress, batches: int = 8) -> li
         rows.append(
             rate_row(
                 "ingest",
-                f"Tracking.ingest, 1,000 = {movements:,} movements x {per}",
+                f"Tracking.ingest, 1,000 = {movements:,} movements x {per}"
+                + (", states cached" if same else ""),
                 stored,
                 time.perf_counter() - start,
                 "positions/s",
-                note="in process, one call at a time: no HTTP, no MQTT" if per == 1 else "",
+                note="in process, one call at a time: no HTTP, no MQTT"
+                if per == 1 and not same
+                else "",
             )
         )
     return rows

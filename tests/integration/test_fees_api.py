@@ -128,7 +128,7 @@ def test_who_may_do_what_with_fees(fees: Api) -> None:
     assert fees.call("POST", path, t.carrier, json=external).status_code == 403
     assert fees.call("POST", path, t.am_customs, json=external).status_code == 403
     assert fees.call("GET", f"/movements/{mrn}/fee", t.other_carrier).status_code == 404
-    assert fees.call("GET", f"/movements/{mrn}/fee", t.observer).status_code in (403, 404)
+    assert fees.call("GET", f"/movements/{mrn}/fee", t.observer).status_code == 403
     assert fees.call("GET", "/fees/accounts/AZ-CARRIER-0001", t.other_carrier).status_code == 404
     r = fees.call("GET", "/fees/reconciliation?day=2026-01-01", t.observer)
     assert r.status_code == 403

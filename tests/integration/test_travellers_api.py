@@ -122,3 +122,17 @@ def test_a_repeated_id_answers_only_its_owner_and_only_the_same_body(
     assert _announce(api, tokens.other_carrier, "bus-own", [_person()]).status_code == 404
     other = _person(document_number="C01X00T99")
     assert _announce(api, tokens.carrier, "bus-own", [other]).status_code == 409
+
+
+def test_admitting_over_a_serious_reason_needs_the_officers_note(api: Api, tokens: Tokens) -> None:
+    expired = _person(expiry="2020-01-01")
+    r = _announce(api, tokens.operator, "bus-exp", [expired])
+    traveller = r.json()["travellers"][0]["id"]
+    full = api.call("GET", "/vehicles/bus-exp", tokens.am_customs).json()["travellers"][0]
+    assert full["severity"] == "high"
+    path = f"/travellers/{traveller}/decision"
+    r = api.call("POST", path, tokens.am_customs, json={"outcome": "admitted"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "note"
+    r = api.call("POST", path, tokens.am_customs,
+                 json={"outcome": "admitted", "note": "renewal seen at the consulate"})  # fmt: skip
+    assert r.status_code == 200

@@ -16,8 +16,6 @@ def test_copies_are_what_was_applied() -> None:
     assert cache.copies(["A", "B"]) == {"A": (7, state)}
     cache.apply({"A": (9, state)})
     assert cache.copies(["A"])["A"][0] == 9
-    cache.forget(["A"])
-    assert cache.copies(["A"]) == {}
 
 
 def test_the_least_recently_written_go_first() -> None:

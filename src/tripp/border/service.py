@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -71,37 +71,19 @@ class Border:
     _versions: dict[str, tuple[float, int | None]] = field(default_factory=dict, repr=False)
 
     def _history(self, conn: Connection, holders: Sequence[str]) -> dict[str, HolderHistory]:
-        now = time.monotonic()
-        fresh = {
-            h: found[1]
-            for h in holders
-            if (found := self._histories.get(h)) is not None and now - found[0] < HISTORY_TTL_S
-        }
-        missing = [h for h in holders if h not in fresh]
-        if missing:
+        def load(missing: list[str]) -> dict[str, HolderHistory]:
             counted = store.histories(conn, missing)
-            for h in missing:
-                fresh[h] = counted.get(h, HolderHistory())
-                self._histories[h] = (now, fresh[h])
-            _bound(self._histories)
-        return fresh
+            return {h: counted.get(h, HolderHistory()) for h in missing}
+
+        return _cached(self._histories, holders, load)
 
     def _trusted(self, conn: Connection, country: str, holders: Sequence[str]) -> set[str]:
-        now = time.monotonic()
-        known = {
-            h: found[1]
-            for h in holders
-            if (found := self._trust.get((country, h))) is not None
-            and now - found[0] < HISTORY_TTL_S
-        }
-        missing = [h for h in holders if h not in known]
-        if missing:
-            granted = store.trusted(conn, country, missing)
-            for h in missing:
-                known[h] = h in granted
-                self._trust[(country, h)] = (now, known[h])
-            _bound(self._trust)
-        return {h for h, yes in known.items() if yes}
+        def load(missing: list[tuple[str, str]]) -> dict[tuple[str, str], bool]:
+            granted = store.trusted(conn, country, [h for _, h in missing])
+            return {key: key[1] in granted for key in missing}
+
+        known = _cached(self._trust, [(country, h) for h in holders], load)
+        return {h for (_, h), yes in known.items() if yes}
 
     def _latest_version(self, conn: Connection, country: str) -> int | None:
         now = time.monotonic()
@@ -371,7 +353,9 @@ class Border:
             if movement is None or not policy.can_see(actor, movement, self.corridor):
                 raise NotFound(f"no movement {mrn}")
             rows = store.list_screenings(conn, mrn)
-            needs = {r.office: _office_needs(conn, mrn, r.office) for r in rows}
+            needs = {
+                office: _office_needs(conn, mrn, office) for office in {r.office for r in rows}
+            }
         inputs = actor.role is not Role.OPERATOR
         return [screening_view(r, needs[r.office], inputs=inputs) for r in rows]
 
@@ -414,6 +398,32 @@ def _current(conn: Connection, country: str) -> Ruleset:
         return from_dict(default_ruleset_dict(country))
     # A country without rules of its own screens on the baseline, under its own name.
     return from_dict({**default_ruleset_dict(DEFAULT_COUNTRIES[0]), "country": country})
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _cached(
+    cache: dict[K, tuple[float, V]],
+    keys: Sequence[K],
+    load: Callable[[list[K]], dict[K, V]],
+) -> dict[K, V]:
+    """``keys``' values, those older than HISTORY_TTL_S (or never seen) loaded in one call."""
+    now = time.monotonic()
+    out = {
+        k: found[1]
+        for k in keys
+        if (found := cache.get(k)) is not None and now - found[0] < HISTORY_TTL_S
+    }
+    missing = [k for k in keys if k not in out]
+    if missing:
+        loaded = load(missing)
+        for k in missing:
+            out[k] = loaded[k]
+            cache[k] = (now, loaded[k])
+        _bound(cache)
+    return out
 
 
 def _bound(cache: dict[Any, Any]) -> None:

@@ -291,7 +291,7 @@ class FeeDesk:
                 raise Forbidden(f"{', '.join(newcomers)} set no fees on {self.corridor.id}")
             today = new.day_of(self.clock())
             check_change(old, new, by=actor.party, today=today)
-            latest = store.latest_schedules(conn)
+            latest = store.latest_schedules_version(conn)
             version = 1 if latest is None else latest[0] + 1
             store.insert_schedules(conn, version, new.to_dict(), by=actor.party,
                                    at=self.clock())  # fmt: skip
@@ -323,12 +323,26 @@ class FeeDesk:
 # --- used by the movement service, inside its unit of work -------------------------------
 
 
+# Published schedule sets parsed, by database and version: a version never changes once
+# stored, and every crossing into the authority's country reads the current one.
+_PARSED: dict[tuple[str, int, datetime], ScheduleSet] = {}
+
+
 def current_schedules(conn: Connection, corridor: Corridor) -> ScheduleSet | None:
     """The schedules the authority last published, else those of the corridor file."""
-    latest = store.latest_schedules(conn)
+    latest = store.latest_schedules_version(conn)
     if latest is None:
         return corridor.fees
-    return from_dict(latest[1], path="", currencies=corridor.currencies.accepted)
+    version, published_at = latest
+    key = (conn.engine.url.render_as_string(hide_password=True), version, published_at)
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        body = store.schedules_version(conn, version)
+        parsed = from_dict(body, path="", currencies=corridor.currencies.accepted)
+        if len(_PARSED) > 64:
+            _PARSED.clear()
+        _PARSED[key] = parsed
+    return parsed
 
 
 def vehicle_facts(movement: Movement) -> VehicleFacts:
@@ -347,14 +361,20 @@ def vehicle_facts(movement: Movement) -> VehicleFacts:
 
 
 def ensure_fee(
-    conn: Connection, corridor: Corridor, movement: Movement, now: datetime, *, lock: bool = False
+    conn: Connection,
+    corridor: Corridor,
+    movement: Movement,
+    now: datetime,
+    *,
+    lock: bool = False,
+    schedules: ScheduleSet | None = None,
 ) -> tuple[Fee, Any] | None:
     """The movement's fee, assessed (and stored) first if it had not been; None when no
-    schedule charges it."""
+    schedule charges it. ``schedules``: the current ones, when the caller has them."""
     found = store.get_fee(conn, movement.mrn, lock=lock)
     if found is not None:
         return found
-    schedules = current_schedules(conn, corridor)
+    schedules = schedules or current_schedules(conn, corridor)
     if schedules is None or movement.state is MovementState.CANCELLED:
         return None  # no fee is charged, or none was ever due for a cancelled movement
     country = _fee_country(schedules, corridor, movement)
@@ -455,12 +475,13 @@ def fee_gate(conn: Connection, ctx: Context, movement: Movement, event: Movement
     if event.type not in (EventType.BORDER_CROSSING, EventType.ARRIVAL) or event.office is None:
         return
     office = ctx.corridor.office(event.office)
-    found = ensure_fee(conn, ctx.corridor, movement, ctx.clock())
-    if found is None or office is None:
-        return
     schedules = current_schedules(conn, ctx.corridor)
-    countries = {s.country for s in schedules.schedules} if schedules else set()
-    if office.country in countries:
+    if office is None or schedules is None:
+        return
+    if office.country not in {s.country for s in schedules.schedules}:
+        return  # no fee is charged to enter this office's country
+    found = ensure_fee(conn, ctx.corridor, movement, ctx.clock(), schedules=schedules)
+    if found is not None:
         check_crossing(found[0])
 
 

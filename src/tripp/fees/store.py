@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tripp.db.tables import (
@@ -19,13 +19,22 @@ from tripp.db.tables import (
 from tripp.fees.ledger import Fee, FeeStatus, Posting, Transaction, TxKind
 
 
-def latest_schedules(conn: Connection) -> tuple[int, dict[str, Any]] | None:
+def latest_schedules_version(conn: Connection) -> tuple[int, datetime] | None:
+    """The latest published version and when it was published (together they name it, also
+    across databases reset and refilled, as tests do)."""
     row = conn.execute(
-        select(fee_schedule_sets.c.version, fee_schedule_sets.c.body)
+        select(fee_schedule_sets.c.version, fee_schedule_sets.c.published_at)
         .order_by(fee_schedule_sets.c.version.desc())
         .limit(1)
     ).first()
-    return None if row is None else (int(row.version), dict(row.body))
+    return None if row is None else (int(row.version), row.published_at)
+
+
+def schedules_version(conn: Connection, version: int) -> dict[str, Any]:
+    body = conn.execute(
+        select(fee_schedule_sets.c.body).where(fee_schedule_sets.c.version == version)
+    ).scalar_one()
+    return dict(body)
 
 
 def insert_schedules(
@@ -77,11 +86,6 @@ def find_tx(conn: Connection, kind: TxKind, reference: str) -> Transaction | Non
             ledger_transactions.c.reference == reference,
         )
     ).first()
-    return None if row is None else _transactions(conn, [row])[0]
-
-
-def tx_by_id(conn: Connection, tx_id: str) -> Transaction | None:
-    row = conn.execute(select(ledger_transactions).where(ledger_transactions.c.id == tx_id)).first()
     return None if row is None else _transactions(conn, [row])[0]
 
 
@@ -169,8 +173,7 @@ def balances(conn: Connection) -> dict[tuple[str, str], int]:
 
 
 def posting_sums(conn: Connection) -> dict[tuple[str, str], int]:
-    from sqlalchemy import func
-
+    """Per account and currency, the sum of its postings: what ``balances`` must equal."""
     rows = conn.execute(
         select(
             ledger_postings.c.account,

@@ -60,10 +60,6 @@ class StateCache:
             self._states[mrn] = copy
         _trim(self._states, self.limit)
 
-    def forget(self, mrns: Iterable[str]) -> None:
-        for mrn in mrns:
-            self._states.pop(mrn, None)
-
 
 def _trim(entries: dict[str, V], limit: int) -> None:
     excess = len(entries) - limit

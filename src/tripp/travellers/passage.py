@@ -27,6 +27,10 @@ from tripp.fees.desk import assess_vehicle, vehicle_fee_ref, vehicle_gate
 from tripp.parties.model import Actor, Role
 from tripp.travellers.decision import (
     FinalOutcome,
+    Outcome,
+    Reason,
+    ReasonCode,
+    Severity,
     TravellerDecision,
     record_final,
     screen_and_decide,
@@ -126,9 +130,8 @@ class Passage:
                 raise Conflict(f"traveller {traveller_id} was {row.final_outcome} already")
             if outcome == "admitted" and self.fees_enforced:
                 vehicle_gate(conn, found)
-            automated = TravellerDecision(_outcome(row.outcome), (), ())
-            final = record_final(_with_severity(automated, row.severity), outcome=outcome,
-                                 officer=actor.party, note=note, decided_at=now)  # fmt: skip
+            final = record_final(_stored_decision(row), outcome=outcome, officer=actor.party,
+                                 note=note, decided_at=now)  # fmt: skip
             conn.execute(
                 update(travellers).where(travellers.c.id == traveller_id).values(
                     final_outcome=final.outcome.value, officer=final.officer,
@@ -277,20 +280,19 @@ def _identity(t: Traveller) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _outcome(value: str) -> Any:
-    from tripp.travellers.decision import Outcome
-
-    return Outcome(value)
-
-
-def _with_severity(automated: TravellerDecision, severity: str) -> TravellerDecision:
-    """The stored decision as ``record_final`` weighs it: only its severity matters there."""
-    from tripp.travellers.decision import Reason, ReasonCode, Severity
-
-    if severity == Severity.INFO.value:
-        return automated
-    stand_in = Reason(ReasonCode.MISSING_DATA, Severity(severity), "as screened")
-    return TravellerDecision(automated.outcome, (stand_in,), ())
+def _stored_decision(row: Any) -> TravellerDecision:
+    """The automated decision as stored: its outcome and reasons (codes and severities stay
+    after the purge, which is all ``record_final`` weighs)."""
+    reasons = tuple(
+        Reason(
+            ReasonCode(r["code"]),
+            Severity(r["severity"]),
+            r.get("text", ""),
+            tuple(r.get("fields", ())),
+        )
+        for r in row.reasons
+    )
+    return TravellerDecision(Outcome(row.outcome), reasons, ())
 
 
 __all__ = ["FinalOutcome", "Passage"]
