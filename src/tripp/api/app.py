@@ -12,12 +12,14 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from tripp import __version__
-from tripp.api import problems
+from tripp.api import problems, security
 from tripp.api.auth import Authenticator
 from tripp.api.batching import LodgeBatcher
 from tripp.bootstrap import Wiring
 from tripp.border.router import router as border_router
 from tripp.corridor.router import router as corridor_router
+from tripp.dashboard.api import router as dashboard_api_router
+from tripp.dashboard.pages import router as dashboard_pages_router
 from tripp.errors import TrippError
 from tripp.fees.desk import FeeDesk
 from tripp.fees.router import router as fees_router
@@ -123,6 +125,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
     batcher = LodgeBatcher(ctx, lambda m: movement_view(m, commercial=True))
     app.state.lodge_batcher = batcher
     problems.install(app)
+    security.install(app)
     for router in (
         corridor_router,
         guarantees_router,
@@ -134,6 +137,8 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
         terminal_router,
         fees_router,
         travellers_router,
+        dashboard_api_router,
+        dashboard_pages_router,
     ):
         app.include_router(router)
 
