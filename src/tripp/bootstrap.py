@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -16,6 +17,7 @@ from tripp.db import migrate
 from tripp.db.engine import make_engine
 from tripp.db.uow import UnitOfWork
 from tripp.movements.service import Clock, Context
+from tripp.signing.keyring import Keyring
 
 if TYPE_CHECKING:
     from tripp.border.service import Border
@@ -36,8 +38,13 @@ class Wiring:
     @property
     def context(self) -> Context:
         return Context(
-            UnitOfWork(self.engine), self.corridor, self.clock, self.settings.fees_enforced
-        )
+            UnitOfWork(self.engine), self.corridor, self.clock, self.settings.fees_enforced,
+            self.keyring,
+        )  # fmt: skip
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        return Keyring(Path(self.settings.keys_dir))
 
     @cached_property
     def border(self) -> Border:
@@ -50,10 +57,13 @@ class Wiring:
     @cached_property
     def tracking(self) -> Tracking:
         """The tracking pipeline; the corridor is projected once, here."""
+        from tripp.audit.recorder import alert_listener
         from tripp.tracking.monitor import Monitor
         from tripp.tracking.service import Tracking
 
-        return Tracking(UnitOfWork(self.engine), self.corridor, self.clock, Monitor(self.corridor))
+        monitor = Monitor(self.corridor)
+        monitor.listeners.append(alert_listener)
+        return Tracking(UnitOfWork(self.engine), self.corridor, self.clock, monitor)
 
     def upgrade(self) -> None:
         migrate.upgrade(self.engine)

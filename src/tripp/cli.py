@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from tripp.audit.cli import audit_app, dossier_app, keys_app
 from tripp.bootstrap import Wiring, utc_now, wire
 from tripp.border.cli import app as risk_app
 from tripp.config import Settings
@@ -67,6 +68,9 @@ app.add_typer(risk_app, name="risk")
 app.command("post")(post_command)
 app.add_typer(travellers_app, name="travellers")
 app.add_typer(sim_app, name="sim")
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
+app.add_typer(dossier_app, name="dossier")
 err = Console(stderr=True)
 out = Console()
 
@@ -133,8 +137,18 @@ DEMO_PARTIES = (
 def demo(
     host: Annotated[str | None, typer.Option(help="default TRIPP_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="default TRIPP_PORT or 8000")] = None,
+    drive: Annotated[
+        bool, typer.Option(help="drive live simulated traffic against the server")
+    ] = True,
+    speedup: Annotated[
+        float, typer.Option(min=1, help="simulated seconds per real second of the traffic")
+    ] = 240.0,
+    vehicles_per_day: Annotated[float, typer.Option(min=1)] = 400.0,
 ) -> None:
-    """Migrate, add the demo carrier, print a fresh token per role, then serve."""
+    """Migrate, add the demo parties, their signing keys and a fresh token per role, print a
+    sign-in link per role, serve, and drive live simulated traffic (a day in minutes)."""
+    import threading
+
     w = _migrated()
     uow = UnitOfWork(w.engine)
     known = {p.id for p in parties.list_parties(uow)}
@@ -142,27 +156,63 @@ def demo(
         parties.add_party(
             uow, Party("AZ-CARRIER-0001", Role.CARRIER, "AZ", "Demo carrier"), utc_now()
         )
+    _demo_keys(w)
+    url = f"http://{host or w.settings.host}:{port or w.settings.port}"
+    tokens: dict[str, str] = {}
     # Plain lines, never a table: a token cut to fit the terminal would be useless.
-    out.print("Demo tokens (send as 'Authorization: Bearer <token>'):", highlight=False)
+    out.print("Sign in (the link's #token part never leaves the browser):", highlight=False)
     for party_id, role in DEMO_PARTIES:
         secret, _ = parties.create_token(
             uow, party_id=party_id, role=role, label="demo", now=utc_now()
         )
-        out.print(f"  {role.value:<9} {party_id:<18} {secret}", soft_wrap=True, highlight=False)
-    url = f"http://{host or w.settings.host}:{port or w.settings.port}"
-    out.print(f"API docs: {url}/docs", soft_wrap=True, highlight=False)
-    out.print(
-        f"Officer terminal (customs token, office e.g. AM000101): {url}/terminal",
-        soft_wrap=True,
-        highlight=False,
-    )
-    out.print(
-        f"Try: curl -H 'Authorization: Bearer <token>' {url}/api/v1/corridor",
-        soft_wrap=True,
-        highlight=False,
-    )
-    out.print("Ctrl-C stops the server.", highlight=False)
-    serve(host=host, port=port, workers=1)
+        tokens[party_id] = secret
+        out.print(f"  {role.value:<9} {party_id:<18} {url}/dashboard/#token={secret}",
+                  soft_wrap=True, highlight=False)  # fmt: skip
+    out.print(f"API docs: {url}/docs  (send 'Authorization: Bearer <token>')",
+              soft_wrap=True, highlight=False)  # fmt: skip
+    out.print(f"Officer terminal (customs token, office e.g. AM000101): {url}/terminal",
+              soft_wrap=True, highlight=False)  # fmt: skip
+    stop = threading.Event()
+    if drive:
+        driver = threading.Thread(
+            target=_demo_drive, args=(url, tokens, speedup, vehicles_per_day, stop),
+            name="tripp-demo-drive", daemon=True,
+        )  # fmt: skip
+        driver.start()
+        out.print(f"Driving simulated traffic at {speedup:g}x; Ctrl-C stops everything.",
+                  highlight=False)  # fmt: skip
+    else:
+        out.print("Ctrl-C stops the server.", highlight=False)
+    try:
+        serve(host=host, port=port, workers=1)
+    finally:
+        stop.set()
+
+
+def _demo_keys(w: Wiring) -> None:
+    """Signing keys for the authorities, so the demo's events are signed (docs/security.md)."""
+    from tripp.signing import store as key_store
+
+    for party_id in ("AZ-CUSTOMS", "AM-CUSTOMS", "CORRIDOR-OPERATOR", "SYSTEM"):
+        if w.keyring.get(party_id) is None:
+            pair = w.keyring.create(party_id)
+            with UnitOfWork(w.engine).write() as conn:
+                key_store.publish(conn, pair, utc_now())
+
+
+def _demo_drive(
+    url: str, tokens: dict[str, str], speedup: float, per_day: float, stop: Any
+) -> None:
+    from tripp.sim.drive import DriveConfig, run_drive
+    from tripp.sim.traffic import TrafficConfig
+
+    traffic = TrafficConfig(speedup=speedup, vehicles_per_day=per_day)
+    try:
+        stats = run_drive(DriveConfig(url=url, tokens=tokens, traffic=traffic), stop)
+    except TrippError as exc:  # the server never came up: say so, keep serving
+        err.print(f"demo traffic stopped: {exc.detail}", markup=False, highlight=False)
+        return
+    err.print(f"demo traffic stopped: {stats}", markup=False, highlight=False)
 
 
 @app.command()

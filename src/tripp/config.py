@@ -43,6 +43,17 @@ class Settings:
     # Travellers' identity data is emptied this many days after the announcement; the
     # decisions and their reason codes stay (data minimisation, docs/travellers.md).
     traveller_retention_days: int = 30
+    # Private signing keys, one PEM file per party (docs/security.md); events recorded by
+    # a party with a key here are signed with it.
+    keys_dir: str = "var/keys"
+    # Brute-force protection: a client may fail authentication this many times, then one
+    # more time per refill interval (docs/security.md).
+    auth_failures_burst: int = 20
+    auth_failures_refill_s: float = 3.0
+    # Seconds between the dashboard stream's looks at the store (docs/dashboard-api.md).
+    dashboard_poll_s: float = 0.5
+    # Where `tripp sim run --report DIR` reports are listed from by the dashboard.
+    sim_reports_dir: str = "var/sim-reports"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +76,10 @@ class Settings:
             )
         if self.overdue_interval_s <= 0:
             raise ConfigError(f"TRIPP_OVERDUE_INTERVAL_S={self.overdue_interval_s} must be > 0")
+        if not 0.05 <= self.dashboard_poll_s <= 10:
+            raise ConfigError(
+                f"TRIPP_DASHBOARD_POLL_S={self.dashboard_poll_s} must be within 0.05..10"
+            )
 
     @property
     def corridor_path(self) -> Path | None:

@@ -74,6 +74,18 @@ class Conflict(TrippError):
     slug = "conflict"
 
 
+class TooManyRequests(TrippError):
+    """Too many failed authentications from one client: wait ``retry_after_s`` seconds."""
+
+    status = 429
+    title = "Too many requests"
+    slug = "too-many-requests"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
 class StoreUnavailable(TrippError):
     """The database could not be reached; the request changed nothing."""
 

@@ -15,6 +15,7 @@ from tripp import __version__
 from tripp.api import problems, security
 from tripp.api.auth import Authenticator
 from tripp.api.batching import LodgeBatcher
+from tripp.api.throttle import FailureThrottle
 from tripp.bootstrap import Wiring
 from tripp.border.router import router as border_router
 from tripp.corridor.router import router as corridor_router
@@ -120,7 +121,13 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
         wiring.tracking.monitor.listeners.append(alert_listener)
     dispatcher = WebhookDispatcher(ctx.uow, clock=wiring.clock)
     app.state.webhook_dispatcher = dispatcher
-    app.state.authenticator = Authenticator(ctx.uow, wiring.settings.auth_cache_s)
+    app.state.authenticator = Authenticator(
+        ctx.uow,
+        wiring.settings.auth_cache_s,
+        throttle=FailureThrottle(
+            wiring.settings.auth_failures_burst, wiring.settings.auth_failures_refill_s
+        ),
+    )
     # Only carriers and admins lodge, and both see commercial data.
     batcher = LodgeBatcher(ctx, lambda m: movement_view(m, commercial=True))
     app.state.lodge_batcher = batcher

@@ -17,8 +17,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from tripp.api.throttle import FailureThrottle
 from tripp.db.uow import UnitOfWork
-from tripp.errors import Unauthenticated
+from tripp.errors import TooManyRequests, Unauthenticated
 from tripp.movements.service import Context
 from tripp.parties.model import Actor
 from tripp.parties.service import authenticate, digest
@@ -34,7 +35,9 @@ class Authenticator:
         *,
         max_entries: int = 10_000,
         monotonic: Callable[[], float] = time.monotonic,
+        throttle: FailureThrottle | None = None,
     ) -> None:
+        self.throttle = throttle or FailureThrottle(monotonic=monotonic)
         self._uow = uow
         self._ttl_s = ttl_s
         self._max = max_entries
@@ -42,16 +45,33 @@ class Authenticator:
         self._cache: OrderedDict[str, tuple[float, Actor]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def actor(self, token: str) -> Actor:
+    def cached(self, token: str) -> Actor | None:
+        """The actor of a token resolved recently, without asking the store."""
         if self._ttl_s <= 0:
-            return authenticate(self._uow, token)
-        key = digest(token)  # the cache never holds a token itself
+            return None
         now = self._monotonic()
         with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None and hit[0] > now:
-                return hit[1]
-        resolved = authenticate(self._uow, token)
+            hit = self._cache.get(digest(token))  # the cache never holds a token itself
+        return hit[1] if hit is not None and hit[0] > now else None
+
+    def actor(self, token: str, client: str = "") -> Actor:
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
+        wait = self.throttle.retry_after(client)
+        if wait is not None:
+            raise TooManyRequests(
+                f"too many failed authentications from this client; retry in {wait} s", wait
+            )
+        try:
+            resolved = authenticate(self._uow, token)
+        except Unauthenticated:
+            self.throttle.failed(client)
+            raise
+        if self._ttl_s <= 0:
+            return resolved
+        key = digest(token)
+        now = self._monotonic()
         with self._lock:
             self._cache[key] = (now + self._ttl_s, resolved)
             self._cache.move_to_end(key)
@@ -70,9 +90,11 @@ def actor(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
+        # No token at all is a client bug, not a guess: not counted against the client.
         raise Unauthenticated("an 'Authorization: Bearer <token>' header is required")
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.actor(credentials.credentials)
+    client = request.client.host if request.client is not None else ""
+    return authenticator.actor(credentials.credentials, client)
 
 
 CurrentActor = Annotated[Actor, Depends(actor)]

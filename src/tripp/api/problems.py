@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tripp.errors import InvalidInput, TrippError, Unauthenticated
+from tripp.errors import InvalidInput, TooManyRequests, TrippError, Unauthenticated
 from tripp.movements.model import EventType, IllegalTransition
 
 log = logging.getLogger("tripp.api")
@@ -37,12 +37,16 @@ class Problem(BaseModel):
     allowed: list[str] | None = None
 
 
-def _response(status: int, slug: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def _response(
+    status: int, slug: str, title: str, detail: str, retry_after: int | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": f"urn:tripp:problem:{slug}", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
     headers = {"WWW-Authenticate": 'Bearer realm="tripp"'} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": "5"}
+    if retry_after is not None:
+        headers = {"Retry-After": str(retry_after)}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -71,6 +75,8 @@ def _on_domain_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, IllegalTransition):
         extra["state"] = exc.state.value
         extra["allowed"] = [t.value for t in exc.allowed]
+    if isinstance(exc, TooManyRequests):
+        extra["retry_after"] = exc.retry_after_s
     return _response(exc.status, exc.slug, exc.title, exc.detail, **extra)
 
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from tripp.audit import recorder as audit
 from tripp.border import arrivals, store
 from tripp.border.gate import inspection_needed
 from tripp.border.subject import subject_for
@@ -127,6 +128,8 @@ class Border:
                     version = max(store.latest_version(conn, country) or 1, 1) + 1
                     ruleset = from_dict({**body, "country": country, "version": version})
                     store.insert_ruleset(conn, ruleset.to_dict(), by=actor.party, at=self.clock())
+                    audit.note(conn, "ruleset.publish", country, actor.party, actor.role,
+                               {"version": version}, self.clock)  # fmt: skip
             except IntegrityError:
                 continue
             self._versions.pop(country, None)
@@ -141,6 +144,9 @@ class Border:
                 changed = store.grant_trust(conn, country, holder, by=actor.party, at=self.clock())
             else:
                 changed = store.revoke_trust(conn, country, holder)
+            if changed:
+                audit.note(conn, "trust.grant" if trusted else "trust.revoke", holder,
+                           actor.party, actor.role, {"country": country}, self.clock)  # fmt: skip
         self._trust.pop((country, holder), None)
         return changed
 
@@ -305,6 +311,10 @@ class Border:
             "screened_by": actor.party, "request_hash": request_hash,
         }  # fmt: skip
         store.insert_screening(conn, row)
+        audit.note(conn, "screening", movement.mrn, actor.party, actor.role,
+                   {"id": screening_id, "office": office.code, "lane": row["lane"],
+                    "ruleset_version": decision.ruleset_version, "draw": decision.draw,
+                    "request_hash": request_hash}, self.clock)  # fmt: skip
         strictest = max(Lane(x) for x in [*record.lanes, decision.lane.value])
         needed = inspection_needed(strictest, record.inspections)
         return screening_view(SimpleNamespace(**row), needed), True

@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -127,6 +128,9 @@ events = Table(
     Column("state_before", String(16), nullable=False),
     Column("state_after", String(16), nullable=False),
     Column("request_hash", String(64), nullable=False),
+    # The recording authority's Ed25519 signature (tripp.signing), when it has a key.
+    Column("signature", String(128)),
+    Column("key_id", String(16)),
     Index("ix_events_mrn", "mrn", "seq"),
     # Ids are the client's, unique per movement: one party's ids say nothing of another's.
     UniqueConstraint("mrn", "id", name="uq_events_mrn_id"),
@@ -396,4 +400,41 @@ watchlist_entries = Table(
     Column("list_id", String(64), nullable=False),
     Column("reason", String(500), nullable=False),
     Column("added_at", UTCDateTime, nullable=False),
+)
+
+# The audit log's hash chain (tripp.audit): seq is assigned by the appender under the head
+# row's lock, never by the database, so the chain has no gaps a rollback could leave.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("party", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    # The detail's canonical JSON text, kept byte for byte as hashed.
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_subject", "subject", "seq"),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# Public halves of the parties' signing keys (tripp.signing); the private halves never
+# enter the database.
+party_keys = Table(
+    "party_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("party", String(64), nullable=False),
+    Column("public_key", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -15,6 +15,21 @@ from tripp.errors import StoreUnavailable
 
 T = TypeVar("T")
 log = logging.getLogger("tripp.db")
+
+_HOOKS = "tripp.before_commit"
+_SCRATCH = "tripp.scratch"
+
+
+def scratch(conn: Connection) -> dict[str, Any]:
+    """Space for what a write collects until it commits (the audit log's notes). It lives
+    on the pooled DBAPI connection, so ``write()`` empties it when the transaction ends."""
+    found: dict[str, Any] = conn.info.setdefault(_SCRATCH, {})
+    return found
+
+
+def before_commit(conn: Connection, name: str, hook: Callable[[Connection], None]) -> None:
+    """Run ``hook`` once, last, inside this write's transaction, just before it commits."""
+    conn.info.setdefault(_HOOKS, {})[name] = hook
 
 
 class UnitOfWork:
@@ -31,8 +46,17 @@ class UnitOfWork:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with _translated(), self.engine.connect() as conn, conn.begin():
-            yield conn
+        with _translated(), self.engine.connect() as conn:
+            try:
+                with conn.begin():
+                    yield conn
+                    # Hooks may add more hooks (or notes): run until none is left.
+                    while hooks := conn.info.pop(_HOOKS, None):
+                        for hook in hooks.values():
+                            hook(conn)
+            finally:
+                conn.info.pop(_HOOKS, None)
+                conn.info.pop(_SCRATCH, None)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

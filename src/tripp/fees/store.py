@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tripp.audit import recorder as audit
 from tripp.db.tables import (
     fee_schedule_sets,
     fees,
@@ -135,6 +136,12 @@ def insert_tx(conn: Connection, tx: Transaction, *, by: str, at: datetime) -> No
           "reference": tx.reference, "fee": tx.fee, "memo": tx.memo, "at": tx.at,
           "recorded_by": by, "recorded_at": at}],
     )  # fmt: skip
+    # The recorder knows the party only: its role is in the entry of the command that led
+    # here (the crossing, the payment request).
+    audit.note(conn, f"fee.{tx.kind.value}", tx.fee or tx.reference, by, "ledger",
+               {"tx": tx.id, "reference": tx.reference, "memo": tx.memo,
+                "postings": [[p.account, p.currency, p.amount] for p in tx.postings]},
+               lambda: at)  # fmt: skip
     conn.execute(
         insert(ledger_postings),
         [{"tx_id": tx.id, "account": p.account, "currency": p.currency,

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from tripp.audit import recorder as audit
 from tripp.codes.currency import is_currency, minor_units
 from tripp.codes.grn import new_grn
 from tripp.corridor.model import Corridor
@@ -67,6 +68,9 @@ def register(
             with uow.write() as conn:
                 g = _new_guarantee(conn, actor, holder, reference_amount, currency, now, errors)
                 store.insert_guarantee(conn, g)
+                audit.note(conn, "guarantee.register", g.grn, actor.party, actor.role,
+                           {"holder": holder, "amount": str(reference_amount),
+                            "currency": currency}, lambda: now)  # fmt: skip
             return g
         except IntegrityError:
             continue  # a GRN collision: draw another

@@ -11,12 +11,13 @@ others. A single declaration is a batch of one: there is one code path.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from tripp.audit import recorder as audit
 from tripp.codes.mrn import new_mrn
 from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput, TrippError
 from tripp.guarantees import store as guarantees
@@ -109,6 +110,8 @@ class _Batch:
     movements: list[Movement]
     answers: dict[tuple[str, str], IdempotentAnswer]
     new_keys: list[tuple[str, str]]
+    lodged_by: list[Actor] = field(default_factory=list)  # beside ``movements``
+    hashes: dict[str, str] = field(default_factory=dict)  # MRN -> request hash
 
 
 def _decide_all(
@@ -125,6 +128,10 @@ def _decide_all(
     touched = {m.guarantee for m in batch.movements}
     guarantees.save_committed_many(conn, [held[g] for g in sorted(touched)], now)
     store.put_idempotent_many(conn, [(k, batch.answers[k]) for k in batch.new_keys], now)
+    for movement, actor in zip(batch.movements, batch.lodged_by, strict=True):
+        audit.note(conn, "movement.lodge", movement.mrn, actor.party, actor.role,
+                   {"guarantee": movement.guarantee, "holder": movement.holder,
+                    "request_hash": batch.hashes[movement.mrn]}, ctx.clock)  # fmt: skip
     return outcomes
 
 
@@ -144,6 +151,8 @@ def _decide(
     except TrippError as exc:
         return exc
     batch.movements.append(movement)
+    batch.lodged_by.append(r.actor)
+    batch.hashes[movement.mrn] = r.request_hash
     response = render(movement)
     if key is not None:
         batch.answers[key] = IdempotentAnswer(r.request_hash, movement.mrn, response)

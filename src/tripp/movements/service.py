@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from tripp.audit import recorder as audit
 from tripp.border.service import crossing_block
 from tripp.corridor.model import Corridor
 from tripp.db.uow import UnitOfWork
@@ -32,6 +33,8 @@ from tripp.movements.model import (
 )
 from tripp.movements.store import MovementFilter, StoredEvent
 from tripp.parties.model import SYSTEM_ACTOR, Actor, Role
+from tripp.signing.documents import canonical
+from tripp.signing.keyring import Keyring
 from tripp.tracking import store as devices
 
 Clock = Callable[[], datetime]
@@ -48,12 +51,15 @@ class Context:
     corridor: Corridor
     clock: Clock
     fees_enforced: bool = True  # TRIPP_FEES_ENFORCED
+    keyring: Keyring | None = None  # signs events recorded by parties that have a key
 
 
 def get(ctx: Context, actor: Actor, mrn: str) -> Movement:
     _require(actor, _READERS, "see movements")
     with ctx.uow.read() as conn:
-        return _visible(conn, ctx, actor, mrn)
+        movement = _visible(conn, ctx, actor, mrn)
+    audit.read(ctx.uow, "movement", mrn, movement.holder, actor.party, actor.role, ctx.clock)
+    return movement
 
 
 def _visible(
@@ -85,8 +91,10 @@ def search(ctx: Context, actor: Actor, f: MovementFilter) -> tuple[list[Movement
 def timeline(ctx: Context, actor: Actor, mrn: str) -> list[StoredEvent]:
     _require(actor, _READERS, "see movements")
     with ctx.uow.read() as conn:
-        _visible(conn, ctx, actor, mrn)
-        return store.list_events(conn, mrn)
+        holder = _visible(conn, ctx, actor, mrn).holder
+        found = store.list_events(conn, mrn)
+    audit.read(ctx.uow, "events", mrn, holder, actor.party, actor.role, ctx.clock)
+    return found
 
 
 @dataclass(frozen=True)
@@ -144,8 +152,24 @@ def _record(
         request_hash=request_hash,
         mrn=mrn,
     )
+    stored = _signed(ctx, actor, stored)
     store.insert_event(conn, stored)
+    audit.note(conn, f"movement.{event.type.value}", mrn, actor.party, actor.role,
+               {"event_id": event.id, "office": event.office, "before": before.value,
+                "after": movement.state.value, "request_hash": request_hash}, ctx.clock)  # fmt: skip
     return Recorded(stored, created=True)
+
+
+def _signed(ctx: Context, actor: Actor, stored: StoredEvent) -> StoredEvent:
+    """The event with its recorder's signature, when the recorder is an authority with a key
+    (customs, the operator, the system's own enquiries); carriers' words are their own."""
+    if ctx.keyring is None or actor.role is Role.CARRIER:
+        return stored
+    pair = ctx.keyring.get(actor.party)
+    if pair is None:
+        return stored
+    signature = pair.sign(canonical(stored.document()))
+    return replace(stored, signature=signature, key_id=pair.key_id)
 
 
 def _check_inspected(conn: Connection, mrn: str, event: MovementEvent) -> None:

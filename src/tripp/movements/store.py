@@ -14,6 +14,7 @@ from tripp.corridor.model import Corridor, TransportMode
 from tripp.db.tables import events, idempotency, movement_offices, movements
 from tripp.movements.codec import declaration_from_json, declaration_to_json
 from tripp.movements.model import EventType, Movement, MovementEvent, MovementState
+from tripp.signing.documents import event_document
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,17 @@ class StoredEvent:
     state_after: MovementState
     request_hash: str
     mrn: str
+    signature: str | None = None  # the recording authority's, base64 (tripp.signing)
+    key_id: str | None = None
+
+    def document(self) -> dict[str, Any]:
+        """What the recording authority's signature covers."""
+        e = self.event
+        return event_document(
+            mrn=self.mrn, event_id=e.id, type=e.type.value, office=e.office, at=e.at,
+            recorded_by=e.recorded_by, payload=_json_payload(e.payload),
+            state_before=self.state_before.value, state_after=self.state_after.value,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -186,6 +198,8 @@ def insert_event(conn: Connection, stored: StoredEvent) -> None:
                 "state_before": stored.state_before.value,
                 "state_after": stored.state_after.value,
                 "request_hash": stored.request_hash,
+                "signature": stored.signature,
+                "key_id": stored.key_id,
             }
         ],
     )
@@ -212,6 +226,8 @@ def _event(row: Row[Any]) -> StoredEvent:
         recorded_at=row.recorded_at,
         state_before=MovementState(row.state_before),
         state_after=MovementState(row.state_after),
+        signature=row.signature,
+        key_id=row.key_id,
         request_hash=row.request_hash,
         mrn=row.mrn,
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from tripp.audit import recorder as audit
 from tripp.db.uow import UnitOfWork
 from tripp.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthenticated
 from tripp.parties import store
@@ -32,6 +33,8 @@ def add_party(uow: UnitOfWork, party: Party, now: datetime) -> Party:
     try:
         with uow.write() as conn:
             store.insert_party(conn, party, now)
+            audit.note(conn, "party.add", party.id, "SYSTEM", "admin",
+                       {"role": party.role.value, "country": party.country}, lambda: now)  # fmt: skip
     except IntegrityError as exc:
         raise Conflict(f"party {party.id} exists already") from exc
     return party
@@ -71,6 +74,9 @@ def create_token(
             label=label,
             at=now,
         )
+        # The token's id and label only: never its secret or digest.
+        audit.note(conn, "token.create", party_id, "SYSTEM", "admin",
+                   {"token": token_id, "role": role.value, "label": label}, lambda: now)  # fmt: skip
     return secret, TokenRecord(token_id, party_id, role, label, now, None)
 
 
@@ -83,6 +89,7 @@ def revoke_token(uow: UnitOfWork, token_id: str, now: datetime) -> None:
     with uow.write() as conn:
         if not store.revoke_token(conn, token_id, now):
             raise NotFound(f"no active token {token_id}")
+        audit.note(conn, "token.revoke", token_id, "SYSTEM", "admin", {}, lambda: now)
 
 
 def authenticate(uow: UnitOfWork, token: str) -> Actor:

@@ -98,3 +98,36 @@ def pointwise_stationary_mean_wait(
         lam * mmc_mean_wait(lam, mu, c) for lam, c in zip(rates, servers, strict=True) if lam > 0
     )
     return weighted / total
+
+
+def ggc_wait_quantile(lam: float, mu: float, c: int, p: float, ca2: float, cs2: float) -> float:
+    """The p-quantile of the G/G/c wait, approximately: the M/M/c tail
+    P(Wq > t) = C exp(−(c mu − lam) t) with its decay slowed by (ca² + cs²)/2 as in
+    Allen-Cunneen, so the mean of the conditional wait scales like the mean wait. Exact
+    (Erlang C) for Poisson arrivals and exponential service (ca² = cs² = 1)."""
+    scale = (ca2 + cs2) / 2
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"ca2={ca2}, cs2={cs2} must be finite, >= 0 and not both 0")
+    return mmc_wait_quantile(lam, mu, c, p) * scale
+
+
+def stationary_servers(
+    lam: float, mu: float, *, limit_min: float, p: float | None, cs2: float = 1.0,
+    max_servers: int = 10_000,
+) -> int:  # fmt: skip
+    """The fewest servers whose steady state, Poisson arrivals at ``lam`` per minute and
+    service at ``mu`` per minute per server (squared coefficient of variation ``cs2``),
+    keeps the wait's p-quantile (``p``; None: the mean) within ``limit_min`` minutes;
+    0 when nobody arrives. Per period of a time-varying day this is the pointwise
+    stationary approximation's staffing. ``ValueError`` when ``max_servers`` is not
+    enough."""
+    if lam == 0:
+        return 0
+    for c in range(math.floor(offered_load(lam, mu)) + 1, max_servers + 1):
+        if p is None:
+            wait = allen_cunneen_mean_wait(lam, mu, c, 1.0, cs2)
+        else:
+            wait = ggc_wait_quantile(lam, mu, c, p, 1.0, cs2)
+        if wait <= limit_min:
+            return c
+    raise ValueError(f"lam={lam}, mu={mu}: more than max_servers={max_servers} needed")

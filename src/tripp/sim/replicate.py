@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import partial
 from multiprocessing import get_context
+from typing import TypeVar
 
 import numpy as np
 
@@ -34,6 +36,10 @@ _T975 = (
     2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423,
 )  # fmt: skip
 _Z975 = 1.959963984540054
+_T = TypeVar("_T")
+HOURS_PER_DAY = 24
+WAIT_STATISTICS = ("mean", "median", "p95", "p99")
+_QUANTILE = {"median": 0.5, "p95": 0.95, "p99": 0.99}
 
 
 def t975(df: int) -> float:
@@ -230,11 +236,16 @@ def _summarise_station(stats: Sequence[StationStats]) -> StationSummary:
     )
 
 
-def replicate(
-    scenario: Scenario, *, replications: int, seed: int, workers: int | None = None
-) -> Summary:
-    """Run ``replications`` replications on ``workers`` processes (default: the cores;
-    1 runs in this process) and summarise them."""
+def _each_replication(
+    measure: Callable[[Scenario, np.random.SeedSequence], _T],
+    scenario: Scenario,
+    *,
+    replications: int,
+    seed: int,
+    workers: int | None,
+) -> list[_T]:
+    """``measure`` of every replication, in replication order, on ``workers`` processes
+    (``measure`` must be picklable: a module-level function or a ``partial`` of one)."""
     if replications < 1:
         raise ValueError(f"replications={replications} must be >= 1")
     workers = min(workers or os.cpu_count() or 1, replications)
@@ -242,10 +253,18 @@ def replicate(
         raise ValueError(f"workers={workers} must be >= 1")
     seeds = np.random.SeedSequence(seed).spawn(replications)
     if workers == 1:
-        results = [_one(scenario, s) for s in seeds]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            results = list(pool.map(_one, [scenario] * replications, seeds))
+        return [measure(scenario, s) for s in seeds]
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(measure, [scenario] * replications, seeds))
+
+
+def replicate(
+    scenario: Scenario, *, replications: int, seed: int, workers: int | None = None
+) -> Summary:
+    """Run ``replications`` replications on ``workers`` processes (default: the cores;
+    1 runs in this process) and summarise them."""
+    results = _each_replication(_one, scenario, replications=replications, seed=seed,
+                                workers=workers)  # fmt: skip
     count = len(scenario.stations)
     return Summary(
         seed=seed,
@@ -255,3 +274,63 @@ def replicate(
         turned_away=estimate([r.turned_away for r in results]),
         replications=tuple(results),
     )
+
+
+# --- waits by hour of the day ---------------------------------------------------------
+
+
+def waits_by_hour(run: Run, station: int, statistic: str) -> tuple[float, ...]:
+    """``statistic`` (``mean``, ``median``, ``p95`` or ``p99``) of the wait in minutes at
+    ``station`` of the customers who arrive there in each hour of the day (hour 0 first;
+    the simulation's minute 0 is midnight), NaN for an hour nobody arrived in. Like every
+    statistic here it counts the customers arriving at the post in [warm-up, horizon) who
+    were served at the station."""
+    if statistic not in WAIT_STATISTICS:
+        raise ValueError(f"statistic={statistic!r} must be one of {WAIT_STATISTICS}")
+    lo, hi = run.scenario.warmup_min, run.scenario.horizon_min
+    arrive, start = run.arrive[station], run.start[station]
+    served = (run.arrival >= lo) & (run.arrival < hi) & ~np.isnan(start)
+    hour = (np.floor(arrive[served] / HOUR_MIN) % HOURS_PER_DAY).astype(np.int64)
+    waits = (start - arrive)[served]
+    order = np.argsort(hour, kind="stable")
+    groups = np.split(waits[order], np.cumsum(np.bincount(hour, minlength=HOURS_PER_DAY))[:-1])
+    return tuple(_statistic(g, statistic) for g in groups)
+
+
+def _statistic(waits: FloatArray, statistic: str) -> float:
+    if len(waits) == 0:
+        return math.nan
+    if statistic == "mean":
+        return float(waits.mean())
+    return float(np.quantile(waits, _QUANTILE[statistic]))
+
+
+def _waits_by_hour(
+    station: int, statistic: str, scenario: Scenario, seed: np.random.SeedSequence
+) -> tuple[float, ...]:
+    return waits_by_hour(simulate(scenario, seed), station, statistic)
+
+
+def replicate_waits_by_hour(
+    scenario: Scenario,
+    *,
+    station: int,
+    statistic: str,
+    replications: int,
+    seed: int,
+    workers: int | None = None,
+) -> tuple[Estimate | None, ...]:
+    """``waits_by_hour`` across replications (the same streams as ``replicate``): per hour
+    of the day, the mean and 95 % half-width over the replications in which someone
+    arrived in that hour, or None when fewer than two had anyone (nothing to be confident
+    about)."""
+    if not 0 <= station < len(scenario.stations):
+        raise ValueError(f"station={station} must be in 0..{len(scenario.stations) - 1}")
+    measure = partial(_waits_by_hour, station, statistic)
+    rows = _each_replication(measure, scenario, replications=replications, seed=seed,
+                             workers=workers)  # fmt: skip
+    out: list[Estimate | None] = []
+    for h in range(HOURS_PER_DAY):
+        values = [r[h] for r in rows if not math.isnan(r[h])]
+        out.append(estimate(values) if len(values) >= 2 else None)
+    return tuple(out)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tripp.audit import recorder as audit
 from tripp.corridor.model import Corridor
 from tripp.db.tables import alerts, movement_offices, movements
 from tripp.db.uow import UnitOfWork
@@ -133,6 +134,8 @@ class Tracking:
                                                        "note": note}}  # fmt: skip
             conn.execute(update(alerts).where(alerts.c.id == alert_id).values(details=details))
             self.monitor.acknowledge(conn, movement, row.kind, now)
+            audit.note(conn, "alert.acknowledge", row.mrn, actor.party, actor.role,
+                       {"alert": alert_id, "kind": row.kind}, self.clock)  # fmt: skip
             return conn.execute(select(alerts).where(alerts.c.id == alert_id)).one()
 
     def housekeeping(self, retention_days: int) -> int:
@@ -153,7 +156,9 @@ class Tracking:
             movement = movement_store.get_movement(conn, mrn)
             if movement is None or not policy.can_see(actor, movement, self.corridor):
                 raise NotFound(f"no movement {mrn}")
-            return movement.state.value, store.movement_fixes(conn, mrn)
+            found = movement.state.value, store.movement_fixes(conn, mrn)
+        audit.read(self.uow, "track", mrn, movement.holder, actor.party, actor.role, self.clock)
+        return found
 
     def alerts(
         self,

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tripp.audit import recorder as audit
 from tripp.codes.currency import from_minor
 from tripp.corridor.model import Corridor
 from tripp.db.tables import travellers, vehicle_announcements, watchlist_entries
@@ -93,6 +94,10 @@ class Passage:
                 stored = _announcement(conn, announcement_id)
                 # Announced: its transit fee is assessed now, under the schedule in force.
                 assess_vehicle(conn, self.corridor, stored, len(people), now)
+                # Counts only: the log is never purged, so it must hold no identity data.
+                audit.note(conn, "vehicle.announce", announcement_id, actor.party, actor.role,
+                           {"office": office, "travellers": len(people),
+                            "request_hash": request_hash}, self.clock)  # fmt: skip
                 return self._view(conn, actor, stored), True
         except IntegrityError as exc:
             raise Conflict(f"vehicle announcement {announcement_id} was stored meanwhile; "
@@ -137,6 +142,9 @@ class Passage:
                     final_outcome=final.outcome.value, officer=final.officer,
                     note=final.note or None, decided_at=final.decided_at)
             )  # fmt: skip
+            audit.note(conn, "traveller.decide", found.id, actor.party, actor.role,
+                       {"traveller": traveller_id, "outcome": final.outcome.value,
+                        "office": found.office}, self.clock)  # fmt: skip
             return self._view(conn, actor, found)
 
     def purge(self, now: datetime, retention_days: int) -> int:
@@ -160,6 +168,9 @@ class Passage:
                     values["matches"] = []
                 conn.execute(update(travellers).where(travellers.c.id == r.id).values(**values))
                 purged += 1
+            if purged:
+                audit.note(conn, "travellers.purge", "travellers", "SYSTEM", "admin",
+                           {"count": purged, "before": cutoff.isoformat()}, self.clock)  # fmt: skip
         return purged
 
     def load_watchlist(self, entries: Sequence[WatchlistEntry]) -> int:
@@ -173,6 +184,8 @@ class Passage:
                     "birth_date": e.birth_date, "nationality": e.nationality,
                     "list_id": e.list_id, "reason": e.reason, "added_at": now,
                 } for e in fresh])  # fmt: skip
+                audit.note(conn, "watchlist.load", "watchlist", "SYSTEM", "admin",
+                           {"added": len(fresh)}, self.clock)  # fmt: skip
         return len(fresh)
 
     # --- helpers ----------------------------------------------------------------------

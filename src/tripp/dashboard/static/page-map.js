@@ -1,0 +1,110 @@
+// The live map: corridor layers, vehicles coloured by state, open alerts in red; kept
+// current from the stream without reloading. A vehicle opens its movement.
+
+import { layers } from "./layers.js";
+import { live } from "./live.js";
+import { CorridorMap } from "./map.js";
+import { $, el, svg, human, clock, number, showProblem, hideProblem } from "./util.js";
+
+let map = null;
+let off = null;
+
+function label(v) {
+  const alerts = v.alerts.length ? ` · ALERT: ${v.alerts.map(human).join(", ")}` : "";
+  return `${v.plate || "vehicle"} · ${v.mrn} · ${human(v.status)}${alerts}`;
+}
+
+function marker(v) {
+  const [x, y] = map.project([v.lon, v.lat]);
+  const alert = v.alerts.length > 0;
+  const node = svg("g", {
+    class: "vehicle", tabindex: "0", role: "link", "aria-label": `Open movement: ${label(v)}`,
+    dataset: { mrn: v.mrn, status: v.status || "", alert: alert ? "true" : "false", x, y, lon: v.lon, lat: v.lat },
+  },
+  svg("title", {}, label(v)),
+  alert ? svg("circle", { class: "pulse", r: 14 }) : null,
+  svg("circle", { class: "dot", r: 7 }),
+  alert ? svg("text", { class: "badge", x: 0, y: 4, "text-anchor": "middle" }, "!") : null);
+  return node;
+}
+
+function drawVehicle(v) {
+  const group = map.groups.vehicles;
+  const old = group.querySelector(`[data-mrn="${CSS.escape(v.mrn)}"]`);
+  if (typeof v.lon !== "number" || typeof v.lat !== "number") {
+    if (old) old.remove();
+    return;
+  }
+  const node = marker(v);
+  if (old) old.replaceWith(node);
+  else group.append(node);
+}
+
+function renderList() {
+  const list = $("vehicle-list");
+  const vehicles = [...live.vehicles.values()].sort((a, b) => b.alerts.length - a.alerts.length || a.mrn.localeCompare(b.mrn));
+  list.replaceChildren(...vehicles.map((v) => el("li", { dataset: { mrn: v.mrn, alert: v.alerts.length ? "true" : "false" } },
+    el("a", { href: `#/movements/${encodeURIComponent(v.mrn)}` },
+      el("span", { class: "row-top" }, el("span", { class: "mono strong" }, v.plate || "—"),
+        el("span", { class: "state", dataset: { status: v.status || "" } }, human(v.status))),
+      el("span", { class: "mono small" }, v.mrn),
+      el("span", { class: "small" }, `${clock(v.fixed_at)}${v.speed_kmh != null ? ` · ${number(v.speed_kmh, 0)} km/h` : ""}${v.carrier ? ` · ${v.carrier}` : ""}`),
+      v.alerts.length ? el("span", { class: "flag" }, `⚠ ${v.alerts.map(human).join(", ")}`) : null))));
+  if (!vehicles.length) list.append(el("li", { class: "none" }, "No vehicle under way."));
+  $("vehicles-meta").textContent = `${vehicles.length} under way · ${live.openAlerts()} open alert${live.openAlerts() === 1 ? "" : "s"}`;
+}
+
+function update(mrn) {
+  if (!map) return;
+  if (mrn === null) {
+    map.groups.vehicles.replaceChildren();
+    for (const v of live.vehicles.values()) drawVehicle(v);
+  } else if (live.vehicles.has(mrn)) {
+    drawVehicle(live.vehicles.get(mrn));
+  }
+  map.apply();
+  renderList();
+}
+
+function open(e) {
+  const node = e.target.closest(".vehicle");
+  if (!node) return;
+  if (e.type === "keydown" && e.key !== "Enter" && e.key !== " ") return;
+  e.preventDefault();
+  window.location.hash = `#/movements/${encodeURIComponent(node.dataset.mrn)}`;
+}
+
+let wired = false;
+
+export async function show() {
+  const box = $("map-problem");
+  hideProblem(box);
+  if (!wired) {
+    wired = true;
+    $("zoom-in").addEventListener("click", () => map && map.zoom(1.5));
+    $("zoom-out").addEventListener("click", () => map && map.zoom(1 / 1.5));
+    $("zoom-reset").addEventListener("click", () => map && map.reset());
+    $("map").addEventListener("click", open);
+    $("map").addEventListener("keydown", open);
+  }
+  try {
+    if (!map) {
+      map = new CorridorMap($("map"), await layers());
+      map.interactive();
+    }
+    off = live.onChange(update);
+    update(null);
+  } catch (err) {
+    showProblem(box, err);
+  }
+}
+
+export function hide() {
+  if (off) off();
+  off = null;
+}
+
+export function reset() {
+  hide();
+  map = null;
+}
