@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import border, fees, risk, sim, tracking, travellers
+from bench import border, dashboard, fees, risk, sim, tracking, travellers
 from bench.declarations import (
     Result,
     declaration_json,
@@ -155,7 +155,7 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,postgres")
     parser.add_argument(
         "--suite",
-        choices=["all", "declarations", "tracking", "border", "front-office", "sim"],
+        choices=["all", "declarations", "tracking", "border", "front-office", "sim", "dashboard"],
         default="all",
     )
     tracking.add_arguments(parser)
@@ -178,6 +178,8 @@ def main() -> None:
         travellers.report(travellers.run(console), console)
     if args.suite in ("all", "sim"):
         sim.report(sim.run(console), console)
+    if args.suite in ("all", "dashboard"):
+        dashboard.report(dashboard.run(console), console)
 
 
 def declarations(args: argparse.Namespace) -> None:

@@ -114,6 +114,8 @@ def serve(
         factory=workers > 1,
         log_level=settings.log_level,
         access_log=False,
+        # Open dashboard streams end on shutdown; this bounds any other straggler.
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -258,6 +258,18 @@ def test_each_role_sees_its_pages_and_no_other(
     assert errors(seeded, console) == []
 
 
+def test_a_sign_in_link_signs_in_and_leaves_no_token_in_the_address(
+    seeded: Seeded, page: tuple[Any, Console]
+) -> None:
+    p, console = page
+    token = seeded.token("operator")
+    p.goto(f"{seeded.up.url}/dashboard/#token={token}")
+    p.locator("#who", has_text="operator").wait_for()
+    assert token not in p.url and p.url.endswith("#/map")
+    assert token not in str(p.evaluate("history.length ? window.location.href : ''"))
+    assert errors(seeded, console) == []
+
+
 def test_a_vehicle_marker_moves_when_positions_arrive(
     seeded: Seeded, page: tuple[Any, Console], artifacts: Path
 ) -> None:

@@ -64,6 +64,7 @@ def test_security_headers_on_api_and_pages(client) -> None:  # type: ignore[no-u
     page = c.get("/terminal")
     # The page keeps its own policy (scripts from 'self'), with the common headers added.
     assert "script-src" in page.headers["Content-Security-Policy"] or (
-        page.headers["Content-Security-Policy"].startswith("default-src 'self'"))
+        page.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    )
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "set-cookie" not in {k.lower() for k in page.headers}

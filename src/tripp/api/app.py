@@ -112,6 +112,7 @@ def create_app(wiring: Wiring, *, run_jobs: bool = True, listeners: bool = False
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.settings = wiring.settings
     app.state.tracking = wiring.tracking
     app.state.border = wiring.border
     app.state.fee_desk = FeeDesk(ctx.uow, wiring.corridor, wiring.clock)

@@ -26,7 +26,7 @@ from tripp.db.tables import (
 )
 from tripp.movements.model import UNDER_WAY
 from tripp.parties.model import Actor, Role
-from tripp.tracking.service import _alert_scope as alert_scope
+from tripp.tracking.service import alert_scope
 
 UNDER_WAY_STATES = sorted(s.value for s in UNDER_WAY)
 

@@ -179,6 +179,7 @@ positions = Table(
     Column("mrn", String(18)),
     Column("received_at", UTCDateTime, nullable=False),
     Index("ix_positions_mrn_time", "mrn", "time"),
+    Index("ix_positions_received_at", "received_at"),
 )
 
 # The latest fix per device, kept apart so "where is it now" never scans history.
@@ -231,6 +232,7 @@ alerts = Table(
         sqlite_where=text("cleared_at IS NULL"),
     ),
     Index("ix_alerts_raised_at", "raised_at"),
+    Index("ix_alerts_recorded_at", "recorded_at"),
 )
 
 risk_rulesets = Table(

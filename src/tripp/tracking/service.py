@@ -174,7 +174,7 @@ class Tracking:
             raise Forbidden(f"{actor.role} parties do not see alerts")
         with self.uow.read() as conn:
             return store.list_alerts(
-                conn, mrn=mrn, kind=kind, since=since, scope=_alert_scope(actor),
+                conn, mrn=mrn, kind=kind, since=since, scope=alert_scope(actor),
                 after_id=after_id, limit=limit,
             )  # fmt: skip
 
@@ -192,7 +192,7 @@ def _newest_per_device(fixes: Sequence[Fix]) -> list[Fix]:
     return list(newest.values())
 
 
-def _alert_scope(actor: Actor) -> Any:
+def alert_scope(actor: Actor) -> Any:
     """Which alerts a caller sees: customs, those on its territory and on the movements
     that start or end in its country; a carrier, those of its own movements."""
     if actor.role is Role.CUSTOMS:
@@ -212,7 +212,7 @@ def alert_visible(conn: Connection, actor: Actor, alert_id: int) -> bool:
     if actor.role not in _READERS:
         return False
     query = select(alerts.c.id).where(alerts.c.id == alert_id)
-    scope = _alert_scope(actor)
+    scope = alert_scope(actor)
     if scope is not None:
         query = query.where(scope)
     return conn.execute(query).first() is not None

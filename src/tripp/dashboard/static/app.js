@@ -166,6 +166,14 @@ stream.on("state", (state) => {
 });
 live.onChange(renderAlertCount);
 
+// A sign-in link (`tripp demo` prints one per role) carries the token in the fragment,
+// which the browser never sends to a server: take it into this tab's session, then wipe it
+// from the address bar and history at once.
+if (window.location.hash.startsWith("#token=")) {
+  session.token = decodeURIComponent(window.location.hash.slice("#token=".length));
+  history.replaceState(null, "", window.location.pathname + "#/map");
+}
+
 if (session.token) {
   start().catch(() => signOut("Sign in again."));
 } else {
