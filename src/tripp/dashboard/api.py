@@ -62,7 +62,18 @@ def get_me(actor: CurrentActor) -> dict[str, Any]:
     return {"party": actor.party, "role": actor.role.value, "country": actor.country}
 
 
-@router.get("/layers", responses=responses(403), summary="The map's layers (GeoJSON)")
+@router.get(
+    "/layers",
+    responses={
+        **responses(403),
+        200: {
+            "description": "A GeoJSON FeatureCollection",
+            "content": {"application/geo+json": {"schema": {"type": "object"}}},
+        },
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+    },
+    summary="The map's layers (GeoJSON)",
+)
 def get_layers(
     request: Request,
     actor: CurrentActor,
@@ -141,7 +152,20 @@ def _kpis(ctx: Context, start: Any, end: Any, office: str | None) -> dict[str, A
     return kpi.kpis(start, end, inputs)
 
 
-@router.get("/kpis", responses=responses(422), summary="Key figures over a period")
+@router.get(
+    "/kpis",
+    responses={
+        **responses(422),
+        200: {
+            "description": "Key figures; CSV with ?format=csv or Accept: text/csv",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
+    },
+    summary="Key figures over a period",
+)
 async def get_kpis(
     request: Request,
     _actor: CurrentActor,
