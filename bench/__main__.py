@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bench import border, dashboard, fees, risk, sim, tracking, travellers
 from bench.declarations import (
@@ -37,24 +34,14 @@ from tripp.bootstrap import wire
 from tripp.config import Settings
 
 console = Console(width=110)
-PG_ADMIN = os.environ.get(
-    "TRIPP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 def postgres_url() -> str | None:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = "tripp_bench"
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return tracking.scratch_database("tripp_bench")
     except Exception as exc:  # unreachable server: report and go on with SQLite
         console.print(f"[yellow]PostgreSQL skipped: {str(exc).splitlines()[0]}[/yellow]")
         return None
-    finally:
-        admin.dispose()
-    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
 
 
 def run_store(store: str, url: str, args: argparse.Namespace, progress: Progress) -> list[Result]:

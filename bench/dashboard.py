@@ -12,7 +12,6 @@ is "accepted" when that call returns 202; "delivered" when the SSE event is read
 from __future__ import annotations
 
 import json
-import os
 import queue
 import statistics
 import tempfile
@@ -26,19 +25,16 @@ from typing import Any
 import httpx
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 
 from bench import server
 from bench.declarations import HOLDER, declaration_json, itinerary, setup_parties
+from bench.tracking import scratch_database
 from tripp.bootstrap import Wiring, utc_now, wire
 from tripp.config import Settings
 from tripp.parties import service as parties
 from tripp.parties.model import Role
 
-PG_ADMIN = os.environ.get(
-    "TRIPP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 RESULTS = Path(__file__).parent / "results" / "dashboard.json"
 MOVEMENTS = 10_000
 POSITIONS = 1_000_000
@@ -281,18 +277,11 @@ def _row(store: str, what: str, ms: list[float]) -> dict[str, Any]:
 
 
 def _postgres_url(console: Console) -> str | None:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = "tripp_bench_dashboard"
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return scratch_database("tripp_bench_dashboard")
     except Exception as exc:  # unreachable server: report and go on with SQLite
         console.print(f"[yellow]PostgreSQL skipped: {str(exc).splitlines()[0]}[/yellow]")
         return None
-    finally:
-        admin.dispose()
-    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
 
 
 def run(console: Console, stores: str = "sqlite,postgres") -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Final
 
 from fastapi import APIRouter, Response
 
-from tripp.terminal.router import MEDIA_TYPES, SECURITY_HEADERS
+from tripp.terminal.router import SECURITY_HEADERS, static_file
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 
@@ -28,19 +28,8 @@ HEADERS: Final = {**SECURITY_HEADERS, "Content-Security-Policy": CONTENT_SECURIT
 router = APIRouter(include_in_schema=False)
 
 
-def _not_found() -> Response:
-    return Response("not found", status_code=404, media_type="text/plain; charset=utf-8")
-
-
 def _file(name: str) -> Response:
-    """The shipped file ``name`` (a bare file name), or 404; never a path outside STATIC_DIR."""
-    path = STATIC_DIR / name
-    media_type = MEDIA_TYPES.get(path.suffix)
-    if media_type is None or "/" in name or "\\" in name or name.startswith("."):
-        return _not_found()
-    if path.parent != STATIC_DIR or not path.is_file():
-        return _not_found()
-    return Response(path.read_bytes(), media_type=media_type, headers=HEADERS)
+    return static_file(STATIC_DIR, name, HEADERS)
 
 
 @router.get("/dashboard")

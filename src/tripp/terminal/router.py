@@ -7,6 +7,7 @@ nothing but this origin: the page loads no script, style, font or image from els
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -43,15 +44,20 @@ def _not_found() -> Response:
     return Response("not found", status_code=404, media_type="text/plain; charset=utf-8")
 
 
-def _file(name: str) -> Response:
-    """The shipped file ``name`` (a bare file name), or 404; never a path outside STATIC_DIR."""
-    path = STATIC_DIR / name
+def static_file(directory: Path, name: str, headers: Mapping[str, str]) -> Response:
+    """The shipped file ``name`` (a bare file name) of ``directory``, or 404; never a path
+    outside it. Shared by every page tripp serves from its package (terminal, dashboard)."""
+    path = directory / name
     media_type = MEDIA_TYPES.get(path.suffix)
     if media_type is None or "/" in name or "\\" in name or name.startswith("."):
         return _not_found()
-    if path.parent != STATIC_DIR or not path.is_file():
+    if path.parent != directory or not path.is_file():
         return _not_found()
-    return Response(path.read_bytes(), media_type=media_type, headers=SECURITY_HEADERS)
+    return Response(path.read_bytes(), media_type=media_type, headers=dict(headers))
+
+
+def _file(name: str) -> Response:
+    return static_file(STATIC_DIR, name, SECURITY_HEADERS)
 
 
 @router.get("/terminal")
