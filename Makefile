@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser demo serve test test-unit test-integration test-browser bench lint clean
+.PHONY: install browser demo serve test test-unit test-integration test-browser test-resilience bench lint audit-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test-integration: install
 test-browser: install browser
 	$(BIN)/pytest tests/browser
 
+## make test-resilience: SIGKILLed servers, PostgreSQL and Mosquitto restarted under load, a
+## full disk; prints what each test did and counted
+test-resilience: install
+	$(BIN)/pytest tests/resilience
+
 ## make bench: declarations/s and tracking figures, each beside a same-run baseline
 ## (installs Debian's PostGIS for the ST_DWithin baseline when it is missing and we may)
 PG_MAJOR := $(shell ls /etc/postgresql 2>/dev/null | sort -n | tail -n 1)
@@ -49,6 +54,11 @@ bench: install
 	  else echo "PostGIS missing and not installable here: its baseline will be skipped"; fi; \
 	fi
 	$(BIN)/python -m bench
+
+## make audit-deps: pip-audit of the installed dependencies (a known vulnerability fails;
+## an unreachable vulnerability database is reported as NOT AUDITED)
+audit-deps: install
+	bash .ci/audit-deps
 
 lint: install
 	$(BIN)/ruff check .

@@ -221,7 +221,7 @@ def _demo_drive(
 def track() -> None:
     """Run the device listeners (OsmAnd, Teltonika, MQTT) and the tracking rules as a worker.
 
-    Several workers share the MQTT load through the TRIPP_MQTT_GROUP shared
+    Several workers share the MQTT load when TRIPP_MQTT_GROUP names a shared
     subscription; all state is in the database, so adding one needs nothing else.
     """
     import asyncio

@@ -33,7 +33,11 @@ class Settings:
     position_retention_days: int = 0  # 0 keeps position history for ever
     mqtt_url: str = ""  # e.g. mqtt://127.0.0.1:1883; empty disables the subscriber
     mqtt_client_id: str = "tripp"  # fixed, so the broker keeps QoS-1 messages while away
-    mqtt_group: str = "tripp"  # shared-subscription group of the tracking workers
+    # Empty: one plain persistent subscription, which survives a broker restart intact.
+    # A group name: a shared subscription that spreads the load over `tripp track` workers,
+    # but Mosquitto 2.0 does not restore shared subscriptions from its store, so what is
+    # published between a broker restart and the workers' return is dropped (docs/tracking.md).
+    mqtt_group: str = ""
     tracking_host: str = "0.0.0.0"  # devices report from the network
     osmand_port: int = 5055  # 0 disables the OsmAnd listener
     teltonika_port: int = 5027  # 0 disables the Teltonika listener

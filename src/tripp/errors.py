@@ -92,3 +92,16 @@ class StoreUnavailable(TrippError):
     status = 503
     title = "Store unavailable"
     slug = "store-unavailable"
+
+
+class StoreFull(TrippError):
+    """The store's disk is full: the write was refused whole and nothing was recorded.
+
+    Retrying succeeds once space is freed; ``retry_after_s`` is a hint for clients that
+    back off on their own, not a promise that space will be free by then.
+    """
+
+    status = 507
+    title = "Store full"
+    slug = "store-full"
+    retry_after_s = 60

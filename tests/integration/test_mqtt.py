@@ -12,23 +12,23 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
-from tests.conftest import IN_CI
+from tests.integration.mosquitto import (
+    Key,
+    PrivateBroker,
+    Publisher,
+    eventually,
+    reachable,
+    unavailable,
+)
 from tripp.errors import StoreUnavailable
 from tripp.tracking.model import Fix, IngestResult
 from tripp.tracking.mqtt import BrokerAddress, MqttSubscriber
@@ -38,33 +38,9 @@ pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(60)]
 MQTT_URL = os.environ.get("TRIPP_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 RUN = secrets.token_hex(4)
 T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
-Key = tuple[str, datetime]
 
 
 # --- helpers ----------------------------------------------------------------------
-
-
-def unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(reason + " (CI requires it)", pytrace=False)
-    pytest.skip(reason)
-
-
-def reachable(address: BrokerAddress) -> bool:
-    try:
-        socket.create_connection((address.host, address.port), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
-def eventually(check: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def position(device: str, i: int) -> tuple[Key, bytes]:
@@ -110,52 +86,6 @@ class FailingOnceSink(MemorySink):
             self.refused = list(fixes)
             raise StoreUnavailable("database restarting")
         return super().ingest(fixes)
-
-
-class Publisher:
-    """A paho QoS-1 publisher that remembers which messages the broker acknowledged."""
-
-    def __init__(self, address: BrokerAddress, client_id: str) -> None:
-        self._keys: dict[int, Key] = {}
-        self._acked: list[int] = []  # list.append is atomic; paho calls back from its thread
-        self._connected = threading.Event()
-        self._client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
-        )
-        self._client.on_connect = self._on_connect
-        self._client.on_publish = self._on_publish
-        self._client.reconnect_delay_set(1, 1)
-        if address.username is not None:
-            self._client.username_pw_set(address.username, address.password)
-        self._client.connect(address.host, address.port)
-        self._client.loop_start()
-        assert self._connected.wait(5), "publisher could not connect"
-
-    def _on_connect(self, *args: Any) -> None:
-        self._connected.set()
-
-    def _on_publish(
-        self, client: paho.Client, userdata: Any, mid: int, reason: ReasonCode, props: Properties
-    ) -> None:
-        if not reason.is_failure:
-            self._acked.append(mid)
-
-    def send(self, topic: str, key: Key | None, payload: bytes) -> None:
-        info = self._client.publish(topic, payload, qos=1)
-        if key is not None:
-            self._keys[info.mid] = key
-
-    def acked(self) -> set[Key]:
-        return {self._keys[mid] for mid in list(self._acked) if mid in self._keys}
-
-    def wait_all_acked(self, timeout_s: float = 10.0) -> None:
-        assert eventually(lambda: len(self.acked()) == len(self._keys), timeout_s), (
-            f"broker acknowledged {len(self.acked())} of {len(self._keys)}"
-        )
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
 
 
 class Lab:
@@ -303,60 +233,6 @@ def test_a_shared_group_gets_each_message_once_in_total(lab: Lab) -> None:
 
 
 # --- a private broker that we restart ------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class PrivateBroker:
-    """A Mosquitto of our own, with persistence, on a free port."""
-
-    def __init__(self, binary: str, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
-        self._binary = binary
-        self._log = workdir / "mosquitto.log"
-        self._config = workdir / "mosquitto.conf"
-        store = workdir / "store"
-        store.mkdir()
-        lines = [
-            f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
-            "persistence true",
-            f"persistence_location {store}/",
-            "max_queued_messages 100000",  # the default 1000 would drop what we test for
-            "log_dest stderr",
-        ]
-        if os.geteuid() == 0:  # else Mosquitto switches to a user that cannot write `store`
-            lines.append("user root")
-        self._config.write_text("\n".join(lines) + "\n")
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self._log.open("ab") as log:
-            self._process = subprocess.Popen(
-                [self._binary, "-c", str(self._config)], stdout=log, stderr=subprocess.STDOUT
-            )
-        address = BrokerAddress.parse(self.url)
-        if not eventually(lambda: reachable(address), 5):
-            self.stop()
-            pytest.fail(f"private mosquitto did not start:\n{self._log.read_text()}")
-
-    def stop(self) -> None:
-        """SIGTERM: Mosquitto saves its store and exits."""
-        if self._process is None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(5)
-        self._process = None
 
 
 @pytest.fixture

@@ -11,12 +11,20 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tripp.errors import InvalidInput, TooManyRequests, TrippError, Unauthenticated
+from tripp.errors import (
+    InvalidInput,
+    StoreFull,
+    TooManyRequests,
+    TrippError,
+    Unauthenticated,
+)
 from tripp.movements.model import EventType, IllegalTransition
 
 log = logging.getLogger("tripp.api")
 MEDIA_TYPE = "application/problem+json"
 _EVENT_TAGS = {t.value for t in EventType}
+# The store unreachable may be back in seconds; a full disk waits for an operator.
+_RETRY_AFTER_S = {503: 5, StoreFull.status: StoreFull.retry_after_s}
 
 
 class FieldProblem(BaseModel):
@@ -43,8 +51,8 @@ def _response(
     body = {"type": f"urn:tripp:problem:{slug}", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
     headers = {"WWW-Authenticate": 'Bearer realm="tripp"'} if status == 401 else None
-    if status == 503:
-        headers = {"Retry-After": "5"}
+    if status in _RETRY_AFTER_S:
+        headers = {"Retry-After": str(_RETRY_AFTER_S[status])}
     if retry_after is not None:
         headers = {"Retry-After": str(retry_after)}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
@@ -121,10 +129,11 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflict with the current state",
         422: "Invalid input",
         503: "Store unavailable",
+        507: "Store full: the write was refused, nothing recorded",
     }
     return {
         s: {"model": Problem, "description": titles[s], "content": {MEDIA_TYPE: {}}}
-        for s in (401, *statuses, 503)
+        for s in (401, *statuses, 503, 507)
     }
 
 

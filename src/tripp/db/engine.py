@@ -32,12 +32,21 @@ def make_engine(settings: Settings) -> Engine:
     url = make_url(normalise_url(settings.database_url))
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url.database or ":memory:", settings.sqlite_synchronous)
+    # Why connect_timeout: while PostgreSQL restarts, connecting is refused at once and the
+    # request answers 503; but a host that drops packets (failover, partition) would hold
+    # each request's thread for the kernel's TCP timeout (minutes), exhausting the thread
+    # pool so that nothing answers at all. A URL's own ?connect_timeout= still wins.
+    connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": 5}
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
+        # Why pre-ping: after a database restart every pooled connection is dead; the ping on
+        # checkout finds that and replaces it (and the older ones), so the first requests after
+        # recovery succeed instead of failing once per stale connection.
         pool_pre_ping=True,
         pool_timeout=10,
+        connect_args=connect_args,
     )
 
 

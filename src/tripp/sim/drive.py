@@ -44,7 +44,7 @@ from tripp.sim.traffic import (
 
 log = logging.getLogger("tripp.sim.drive")
 API = "/api/v1"
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 507})
 # Without these the rest of the trip is pointless (no movement, no tracker, nothing to control).
 _ESSENTIAL = frozenset({StepKind.LODGE, StepKind.RELEASE, StepKind.ARRIVE})
 

@@ -80,9 +80,11 @@ class Listeners:
             self.started.append(f"Teltonika on {host}:{self.teltonika.port}")
         if s.mqtt_url:
             client_id = f"{s.mqtt_client_id}-{socket.gethostname()}"
-            self.mqtt = MqttSubscriber(s.mqtt_url, self.tracking, client_id, s.mqtt_group)
+            group = s.mqtt_group or None
+            self.mqtt = MqttSubscriber(s.mqtt_url, self.tracking, client_id, group)
             self.mqtt.start()
-            self.started.append(f"MQTT {s.mqtt_url} as {client_id} in group {s.mqtt_group}")
+            shared = f" in shared group {group}" if group else ""
+            self.started.append(f"MQTT {s.mqtt_url} as {client_id}{shared}")
         for line in self.started:
             log.info("tracking listener: %s", line)
 

@@ -111,7 +111,10 @@ class _OsmAndEndpoint:
 
 
 def _try_again(fix: Fix, exc: Exception) -> Response:
-    log.error("OsmAnd fix from %s not stored", fix.device_id, exc_info=exc)
+    # A store that is away or full is already logged once by the unit of work: a traceback
+    # per fix would bury the log while it lasts. Anything else is a bug: keep its trace.
+    known = isinstance(exc, TrippError)
+    log.error("OsmAnd fix from %s not stored: %s", fix.device_id, exc, exc_info=not known)
     return PlainTextResponse(
         "position not stored; try again",
         status_code=503,
