@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from tests.conftest import Tokens, mint_tokens
+from tests.conftest import STORES, Tokens, _reset_postgres, mint_tokens
 from tests.integration.conftest import Api
 from tripp.api.app import create_app
 from tripp.bootstrap import Wiring, wire
@@ -309,14 +309,22 @@ class Matrix:
     garbage: tuple[str, ...]
 
 
-@pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
+@pytest.fixture(scope="module", params=STORES)
+def matrix(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Matrix]:
     tmp = tmp_path_factory.mktemp("authz")
     reports = tmp / "sim-reports"
     (reports / "gen-report").mkdir(parents=True)
     (reports / "gen-report" / "summary.json").write_text(json.dumps({"scenario": "gen"}))
+    # Scoping is SQL: it is proved on both stores.
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'tripp.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server")
+        _reset_postgres(url)
     settings = Settings(
-        database_url=f"sqlite:///{tmp / 'tripp.db'}",
+        database_url=url,
         fees_enforced=False,
         auth_failures_burst=100_000,
         sim_reports_dir=str(reports),
