@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from tripp import logs
 from tripp.audit.cli import audit_app, dossier_app, keys_app
 from tripp.bootstrap import Wiring, utc_now, wire
 from tripp.border.cli import app as risk_app
@@ -81,6 +82,7 @@ def _wiring() -> Wiring:
 
 def _migrated() -> Wiring:
     w = _wiring()
+    logs.configure(w.settings.log_level)
     w.upgrade()
     return w
 

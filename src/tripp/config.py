@@ -78,6 +78,11 @@ class Settings:
                 f"TRIPP_SQLITE_SYNCHRONOUS={self.sqlite_synchronous!r} "
                 "must be OFF, NORMAL, FULL or EXTRA"
             )
+        if self.log_level.lower() not in {"critical", "error", "warning", "info", "debug"}:
+            raise ConfigError(
+                f"TRIPP_LOG_LEVEL={self.log_level!r} must be critical, error, warning, info "
+                "or debug"
+            )
         if self.overdue_interval_s <= 0:
             raise ConfigError(f"TRIPP_OVERDUE_INTERVAL_S={self.overdue_interval_s} must be > 0")
         if not 0.05 <= self.dashboard_poll_s <= 10:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from tripp import logs
 from tripp.api.app import create_app
 from tripp.bootstrap import wire
 
 
 def build() -> FastAPI:
-    return create_app(wire())
+    w = wire()
+    logs.configure(w.settings.log_level)
+    return create_app(w)
