@@ -99,11 +99,15 @@ export class CorridorMap {
     this.root.setAttribute("viewBox", `${v.x.toFixed(1)} ${v.y.toFixed(1)} ${v.w.toFixed(1)} ${v.h.toFixed(1)}`);
     // markers and labels keep their size on screen (in CSS pixels) whatever the zoom
     const pixels = this.root.clientWidth || 800;
-    const fit = Math.max(v.w / pixels, v.h / (this.root.clientHeight || pixels * 0.6));
-    for (const node of this.root.querySelectorAll(".office, .vehicle, .track-end")) {
-      const [x, y] = [Number(node.dataset.x), Number(node.dataset.y)];
-      if (!Number.isNaN(x)) node.setAttribute("transform", `translate(${x} ${y}) scale(${fit})`);
-    }
+    this.fit = Math.max(v.w / pixels, v.h / (this.root.clientHeight || pixels * 0.6));
+    for (const node of this.root.querySelectorAll(".office, .vehicle, .track-end")) this.place(node);
+  }
+
+  /** Put a marker (data-x, data-y) at its point, at the current zoom's size. */
+  place(node) {
+    if (this.fit === undefined) this.apply();
+    const [x, y] = [Number(node.dataset.x), Number(node.dataset.y)];
+    if (!Number.isNaN(x)) node.setAttribute("transform", `translate(${x} ${y}) scale(${this.fit})`);
   }
 
   zoom(factor, cx, cy) {

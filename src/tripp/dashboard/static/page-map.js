@@ -28,21 +28,39 @@ function marker(v) {
   return node;
 }
 
+// Markers by MRN: a stream update finds its marker without searching thousands of nodes.
+let markers = new Map();
+let listQueued = false;
+
 function drawVehicle(v) {
-  const group = map.groups.vehicles;
-  const old = group.querySelector(`[data-mrn="${CSS.escape(v.mrn)}"]`);
+  const old = markers.get(v.mrn);
   if (typeof v.lon !== "number" || typeof v.lat !== "number") {
     if (old) old.remove();
+    markers.delete(v.mrn);
     return;
   }
   const node = marker(v);
+  markers.set(v.mrn, node);
   if (old) old.replaceWith(node);
-  else group.append(node);
+  else map.groups.vehicles.append(node);
+  map.place(node);
+}
+
+function drawAll() {
+  markers = new Map();
+  for (const v of live.vehicles.values()) {
+    if (typeof v.lon !== "number" || typeof v.lat !== "number") continue;
+    const node = marker(v);
+    map.place(node); // before it is in the document: no style work per marker
+    markers.set(v.mrn, node);
+  }
+  map.groups.vehicles.replaceChildren(...markers.values());
 }
 
 function renderList() {
+  listQueued = false;
   const list = $("vehicle-list");
-  const vehicles = [...live.vehicles.values()].sort((a, b) => b.alerts.length - a.alerts.length || a.mrn.localeCompare(b.mrn));
+  const vehicles = [...live.vehicles.values()].sort((a, b) => b.alerts.length - a.alerts.length || (a.mrn < b.mrn ? -1 : a.mrn > b.mrn ? 1 : 0));
   list.replaceChildren(...vehicles.map((v) => el("li", { dataset: { mrn: v.mrn, alert: v.alerts.length ? "true" : "false" } },
     el("a", { href: `#/movements/${encodeURIComponent(v.mrn)}` },
       el("span", { class: "row-top" }, el("span", { class: "mono strong" }, v.plate || "—"),
@@ -57,13 +75,17 @@ function renderList() {
 function update(mrn) {
   if (!map) return;
   if (mrn === null) {
-    map.groups.vehicles.replaceChildren();
-    for (const v of live.vehicles.values()) drawVehicle(v);
-  } else if (live.vehicles.has(mrn)) {
-    drawVehicle(live.vehicles.get(mrn));
+    drawAll();
+    renderList();
+    return;
   }
-  map.apply();
-  renderList();
+  if (live.vehicles.has(mrn)) drawVehicle(live.vehicles.get(mrn));
+  // A busy stream brings many fixes a second: the list (thousands of rows, sorted) is
+  // rebuilt once per frame, not once per fix.
+  if (!listQueued) {
+    listQueued = true;
+    requestAnimationFrame(renderList);
+  }
 }
 
 function open(e) {
@@ -107,4 +129,5 @@ export function hide() {
 export function reset() {
   hide();
   map = null;
+  markers = new Map();
 }

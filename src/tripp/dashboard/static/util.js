@@ -30,23 +30,38 @@ function setAttrs(node, attrs) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === null || v === undefined || v === false) continue;
     if (k === "class") node.setAttribute("class", v);
-    else if (k === "dataset") Object.assign(node.dataset, v);
+    else if (k === "dataset") {
+      // setAttribute is several times faster than the dataset proxy: it shows with the
+      // map's thousands of markers. Keys are camelCase, as with dataset.
+      for (const [dk, dv] of Object.entries(v)) {
+        node.setAttribute(`data-${dk.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(dv));
+      }
+    }
     else node.setAttribute(k, v === true ? "" : String(v));
   }
+}
+
+// Intl formatters are costly to make and toLocale*String makes one per call: the map's
+// list formats thousands of times in one render, so each kind is made once.
+const formats = new Map();
+
+function format(key, make) {
+  if (!formats.has(key)) formats.set(key, make());
+  return formats.get(key);
 }
 
 export function when(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return d.toLocaleString([], { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  return format("when", () => new Intl.DateTimeFormat([], { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })).format(d);
 }
 
 export function clock(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return format("clock", () => new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" })).format(d);
 }
 
 /** "in_transit" -> "in transit". */
@@ -54,7 +69,7 @@ export const human = (word) => (word ? String(word).replace(/_/g, " ") : "—");
 
 export function number(value, digits = 1) {
   if (value === null || value === undefined || Number.isNaN(Number(value))) return "—";
-  return Number(value).toLocaleString([], { maximumFractionDigits: digits });
+  return format(`number:${digits}`, () => new Intl.NumberFormat([], { maximumFractionDigits: digits })).format(Number(value));
 }
 
 export function say(text) {
