@@ -8,11 +8,12 @@ database error; the domain applies the business rules after them.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -40,7 +41,26 @@ Amount = Annotated[
 Mass = Annotated[
     Decimal, Field(allow_inf_nan=False, ge=-(10**9), le=10**9, max_digits=16, decimal_places=3)
 ]
-Count = Annotated[int, Field(ge=-(10**9), le=10**9)]
+
+
+def _json_number(kind: str, name: str) -> BeforeValidator:
+    """Lax mode reads ``"3"`` and ``true`` as numbers; the schema says a JSON number.
+    The rules keep Pydantic's names (``int_parsing`` for text, ``int_type`` for a bool)."""
+
+    def check(value: object) -> object:
+        if isinstance(value, bool):
+            raise PydanticCustomError(f"{kind}_type", f"Input should be {name}, not a boolean")
+        if isinstance(value, str):
+            raise PydanticCustomError(f"{kind}_parsing", f"Input should be {name}, not text")
+        return value
+
+    return BeforeValidator(check)
+
+
+# Metadata for a number read from a JSON body: ``Annotated[int, JsonInt, Field(...)]``.
+JsonInt = _json_number("int", "a valid integer")
+JsonFloat = _json_number("float", "a valid number")
+Count = Annotated[int, JsonInt, Field(ge=-(10**9), le=10**9)]
 Money = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$", examples=["25000.00"])]
 Reference = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9]+$")]
 
@@ -54,10 +74,42 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+# Pydantic's lax mode reads a number as a Unix time (``?day=0`` is 1970-01-01): the schema
+# says an RFC 3339 string, so only a string of that form gets to the parser.
+_DATE_TIME_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date_time_text(value: object) -> object:
+    if isinstance(value, datetime):  # built in Python, not read from a request
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "datetime_type", "must be an RFC 3339 date-time string, like 2026-01-31T12:00:00Z"
+        )
+    if not _DATE_TIME_TEXT.match(value):
+        raise PydanticCustomError(
+            "datetime_parsing", "must be an RFC 3339 date-time, like 2026-01-31T12:00:00Z"
+        )
+    return value
+
+
+def _date_text(value: object) -> object:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("date_type", "must be a date string, YYYY-MM-DD")
+    if not _DATE_TEXT.fullmatch(value):
+        raise PydanticCustomError("date_parsing", "must be a date, YYYY-MM-DD")
+    return value
+
+
 # An event time: the offset is required, the stored and answered value is UTC.
-UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_date_time_text), AfterValidator(_utc)]
 # A query bound: an offset is optional (none means UTC).
-QueryTime = Annotated[datetime, AfterValidator(_utc)]
+QueryTime = Annotated[datetime, BeforeValidator(_date_time_text), AfterValidator(_utc)]
+# A calendar day, YYYY-MM-DD.
+QueryDate = Annotated[date, BeforeValidator(_date_text)]
 Mrn = Annotated[str, Field(min_length=1, max_length=18, pattern=r"^[A-Z0-9]+$")]
 ClientId = Annotated[
     str,

@@ -57,7 +57,7 @@ def _json(doc: Any) -> Response:
     return Response(orjson.dumps(doc), media_type="application/json")
 
 
-@router.get("/me", summary="Who the token is (every role)")
+@router.get("/me", responses=responses(), summary="Who the token is (every role)")
 def get_me(actor: CurrentActor) -> dict[str, Any]:
     return {"party": actor.party, "role": actor.role.value, "country": actor.country}
 

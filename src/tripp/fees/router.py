@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tripp.api.auth import CurrentActor
 from tripp.api.problems import responses
-from tripp.api.types import ClientId, Mrn, PartyId
+from tripp.api.types import ClientId, Mrn, PartyId, QueryDate
 from tripp.fees.desk import FeeDesk
 from tripp.fees.reconciliation import to_csv, to_json
 
@@ -139,7 +138,7 @@ def get_account(
 def reconciliation(
     request: Request,
     actor: CurrentActor,
-    day: Annotated[date, Query(description="the schedules' local day, YYYY-MM-DD")],
+    day: Annotated[QueryDate, Query(description="the schedules' local day, YYYY-MM-DD")],
     party: Annotated[PartyId | None, Query()] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:

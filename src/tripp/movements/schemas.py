@@ -13,6 +13,8 @@ from tripp.api.types import (
     Code,
     Count,
     Identifier,
+    JsonFloat,
+    JsonInt,
     LongText,
     Mass,
     Money,
@@ -112,7 +114,7 @@ class IncidentIn(_EventIn):
     kind: Literal["seal_broken", "accident", "transhipment", "other"]
     location: (
         Annotated[
-            list[Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]],
+            list[Annotated[float, JsonFloat, Field(ge=-180, le=180, allow_inf_nan=False)]],
             Field(min_length=2, max_length=2),
         ]
         | None
@@ -152,7 +154,7 @@ class InspectionIn(_EventIn):
     kind: Literal["documentary", "xray", "physical"]
     outcome: Literal["no_findings", "findings"]
     findings: LongText | None = None
-    duration_min: Annotated[int, Field(ge=0, le=1440)]
+    duration_min: Annotated[int, JsonInt, Field(ge=0, le=1440)]
     follow_up: Literal["none", "incident", "enquiry"] = Field(
         default="none",
         description="With findings: record them as an incident, or open an enquiry at once",

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tripp.api.auth import CurrentActor
 from tripp.api.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from tripp.api.problems import responses
-from tripp.api.types import Identifier, LongText, Mrn, QueryTime, UtcTime
+from tripp.api.types import Identifier, JsonFloat, JsonInt, LongText, Mrn, QueryTime, UtcTime
 from tripp.errors import FieldError, Forbidden, InvalidInput
 from tripp.parties.model import Role
 from tripp.tracking.model import Device, DeviceKind, Fix, SealState
@@ -38,7 +38,7 @@ class DeviceIn(BaseModel):
     kind: DeviceKind
     imei: Annotated[str, Field(pattern=r"^[0-9]{15}$")] | None = None
     model: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[ -~]+$")] | None = None
-    seal_io: Annotated[int, Field(ge=0, le=65535)] | None = Field(
+    seal_io: Annotated[int, JsonInt, Field(ge=0, le=65535)] | None = Field(
         default=None, description="Teltonika IO id carrying the seal state (0 closed, 1 open)"
     )
 
@@ -47,10 +47,10 @@ class PositionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     device_id: Identifier
     time: UtcTime
-    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-    speed_kmh: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] | None = None
-    course: Annotated[float, Field(ge=0, le=360, allow_inf_nan=False)] | None = None
+    lat: Annotated[float, JsonFloat, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lon: Annotated[float, JsonFloat, Field(ge=-180, le=180, allow_inf_nan=False)]
+    speed_kmh: Annotated[float, JsonFloat, Field(ge=0, le=1000, allow_inf_nan=False)] | None = None
+    course: Annotated[float, JsonFloat, Field(ge=0, le=360, allow_inf_nan=False)] | None = None
     seal: SealState | None = None
 
 
