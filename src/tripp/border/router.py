@@ -138,10 +138,9 @@ def expected(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    items = _border(request).expected(actor, code)
     start = decode_cursor(cursor) if cursor else 0
-    page = items[start : start + limit]
-    more = start + limit < len(items)
+    page, total = _border(request).expected(actor, code, start, limit)
+    more = start + limit < total
     return {
         "office": code,
         "items": page,

@@ -152,22 +152,35 @@ class Border:
 
     # --- pre-arrival -------------------------------------------------------------------
 
-    def expected(self, actor: Actor, office_code: str) -> list[dict[str, Any]]:
-        """Every movement expected at the office, soonest first (see docs/border-posts.md)."""
+    def expected(
+        self, actor: Actor, office_code: str, start: int = 0, limit: int | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The movements expected at the office, soonest first (see docs/border-posts.md):
+        the ``limit`` from ``start`` on (all without a limit), and how many there are.
+
+        Only the ETA decides the order, so only ETAs are computed for the whole list; the
+        risk decision, screenings and inspections only for the page asked for. A post with
+        thousands of vehicles expected answers a page in the time of that page.
+        """
         office = self._office(office_code)
         if not _may_watch(actor, office):
             raise Forbidden(f"{actor.party} does not see the arrivals of {office.code}")
         with self.uow.read() as conn:
-            found = [
-                m
-                for mrn in store.expected_mrns(conn, office.code)
-                if (m := movement_store.get_movement(conn, mrn)) is not None
-            ]
-            items = self._items(conn, found, office, goods=actor.role is not Role.OPERATOR)
-        return sorted(items, key=lambda i: (i["eta"], i["mrn"]))
+            found = movement_store.get_movements(conn, store.expected_mrns(conn, office.code))
+            etas = self._etas(conn, found, office)
+            found.sort(key=lambda m: (etas[m.mrn][0], m.mrn))
+            page = found[start:] if limit is None else found[start : start + limit]
+            items = self._items(conn, page, office, etas, goods=actor.role is not Role.OPERATOR)
+        return items, len(found)
 
     def _items(
-        self, conn: Connection, found: Sequence[Movement], office: Office, *, goods: bool
+        self,
+        conn: Connection,
+        found: Sequence[Movement],
+        office: Office,
+        etas: dict[str, tuple[datetime, str]],
+        *,
+        goods: bool,
     ) -> list[dict[str, Any]]:
         mrns = [m.mrn for m in found]
         ruleset = self._current(conn, office.country)
@@ -175,7 +188,6 @@ class Border:
         screened = store.latest_screenings(conn, mrns, office.code)
         lanes = store.screening_lanes(conn, mrns, office.code)
         inspected = store.inspections_at(conn, mrns, office.code)
-        etas = self._etas(conn, found, office)
         items = []
         for m in found:
             d = m.declaration
@@ -230,24 +242,41 @@ class Border:
     def _etas(
         self, conn: Connection, found: Sequence[Movement], office: Office
     ) -> dict[str, tuple[datetime, str]]:
+        fixes = tracking_store.latest_many(conn, [m.tracker_id for m in found if m.tracker_id])
+        # Where each movement is (its latest fix since release, else its office of
+        # departure): one vectorised projection per transport mode for the whole list.
+        points: dict[Any, list[tuple[str, float, float]]] = {}
+        for m in found:
+            fix = fixes.get(m.tracker_id) if m.tracker_id else None
+            if fix is not None and m.released_at is not None and fix.time >= m.released_at:
+                where = (fix.lon, fix.lat)
+            else:
+                where = self.corridor.offices[m.declaration.office_of_departure].location
+            points.setdefault(m.declaration.transport.mode, []).append((m.mrn, *where))
+        way: dict[str, float] = {}
+        for mode, rows in points.items():
+            at_office = self._chainage(mode, [office.location])[0]
+            along = self._chainage(mode, [(lon, lat) for _, lon, lat in rows])
+            way.update(
+                (mrn, abs(at_office - float(c))) for (mrn, _, _), c in zip(rows, along, strict=True)
+            )
         out: dict[str, tuple[datetime, str]] = {}
         for m in found:
             mode = m.declaration.transport.mode
-            at_office = self._chainage(mode, office.location)
-            fix = tracking_store.latest(conn, m.tracker_id) if m.tracker_id else None
+            fix = fixes.get(m.tracker_id) if m.tracker_id else None
             if fix is not None and m.released_at is not None and fix.time >= m.released_at:
-                way = abs(at_office - self._chainage(mode, (fix.lon, fix.lat)))
-                out[m.mrn] = (arrivals.tracked_eta(fix.time, way, mode), "tracking")
+                out[m.mrn] = (arrivals.tracked_eta(fix.time, way[m.mrn], mode), "tracking")
                 continue
-            departure = self.corridor.offices[m.declaration.office_of_departure]
-            way = abs(at_office - self._chainage(mode, departure.location))
             passed = arrivals.offices_before(m.declaration, office.code)
             released = m.released_at or m.accepted_at
-            out[m.mrn] = (arrivals.scheduled_eta(released, way, mode, passed), "schedule")
+            eta = arrivals.scheduled_eta(released, way[m.mrn], mode, passed)
+            out[m.mrn] = (eta, "schedule")
         return out
 
-    def _chainage(self, mode: Any, lonlat: tuple[float, float]) -> float:
-        return float(self.geometry.chainage_m(mode, [lonlat[0]], [lonlat[1]])[0])
+    def _chainage(self, mode: Any, lonlats: Sequence[tuple[float, float]]) -> list[float]:
+        lons = [p[0] for p in lonlats]
+        lats = [p[1] for p in lonlats]
+        return [float(c) for c in self.geometry.chainage_m(mode, lons, lats)]
 
     # --- screening ---------------------------------------------------------------------
 

@@ -124,6 +124,16 @@ def get_movement(conn: Connection, mrn: str, *, for_update: bool = False) -> Mov
     return _movement(row) if row else None
 
 
+def get_movements(conn: Connection, mrns: Sequence[str]) -> list[Movement]:
+    """The movements of ``mrns`` that exist, in the order given; one query per 500."""
+    rows: dict[str, Row[Any]] = {}
+    for i in range(0, len(mrns), 500):
+        chunk = list(mrns[i : i + 500])
+        rows.update((r.mrn, r) for r in conn.execute(select(movements).where(
+            movements.c.mrn.in_(chunk))))  # fmt: skip
+    return [_movement(rows[m]) for m in mrns if m in rows]
+
+
 @dataclass(frozen=True)
 class Watched:
     """What tracking needs of a movement, read without parsing its declaration."""

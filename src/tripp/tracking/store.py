@@ -227,6 +227,16 @@ def latest(conn: Connection, device_id: str) -> Fix | None:
     return _fix(row) if row else None
 
 
+def latest_many(conn: Connection, device_ids: Sequence[str]) -> dict[str, Fix]:
+    """The latest fix of each device that has one; one query per 500 devices."""
+    out: dict[str, Fix] = {}
+    for i in range(0, len(device_ids), 500):
+        chunk = sorted(set(device_ids[i : i + 500]))
+        query = select(latest_positions).where(latest_positions.c.device_id.in_(chunk))
+        out.update((r.device_id, _fix(r)) for r in conn.execute(query))
+    return out
+
+
 def _fix(row: Row[Any]) -> Fix:
     return Fix(
         device_id=row.device_id, time=_utc(row.time), lat=row.lat, lon=row.lon,
