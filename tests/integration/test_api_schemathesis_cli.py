@@ -52,7 +52,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
 
 
 @pytest.mark.parametrize("role", ["admin", "carrier"])
-def test_full_schemathesis_run(server: tuple[LiveServer, Tokens], role: str) -> None:
+def test_full_schemathesis_run(
+    server: tuple[LiveServer, Tokens], role: str, tmp_path: Path
+) -> None:
     live, tokens = server
     token = getattr(tokens, role)
     run = subprocess.run(
@@ -74,6 +76,7 @@ def test_full_schemathesis_run(server: tuple[LiveServer, Tokens], role: str) -> 
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=tmp_path,  # its example database (.schemathesis/) stays out of the checkout
     )
     if run.returncode != 0:
         out = run.stdout
