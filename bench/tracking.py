@@ -731,6 +731,14 @@ class RawPublisher:
         self.sock.close()
 
 
+# How far the publisher may run ahead of what the subscriber has stored. Mosquitto drops
+# QoS-1 messages for a session holding more than its Receive Maximum (in flight) plus
+# ``max_queued_messages`` (1000); stored-but-not-yet-acknowledged messages still count, up
+# to a batch (500), and the publisher checks the window once per 100 packets. With 1500 a
+# subscriber fast enough to keep up lost messages at the start of a run.
+MQTT_WINDOW = 1000
+
+
 def _publisher(
     url: str,
     prefix: str,
@@ -883,7 +891,7 @@ def mqtt_ingest(w: Any, fleet: Fleet, args: argparse.Namespace | None, progress:
             target=_publisher,
             args=(
                 MQTT_URL, fleet.prefix, fleet.armed, fleet.t0.isoformat(), first_step,
-                fleet.lons.tolist(), fleet.lats.tolist(), seconds, 1500,
+                fleet.lons.tolist(), fleet.lats.tolist(), seconds, MQTT_WINDOW,
                 consumed, published, waited, ready, go,
             ),
         )  # fmt: skip

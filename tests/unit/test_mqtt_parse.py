@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tripp.errors import TrippError
+from tripp.tracking import mqtt
 from tripp.tracking.model import Fix, IngestResult, SealState
 from tripp.tracking.mqtt import (
     MAX_PAYLOAD_BYTES,
@@ -224,6 +228,43 @@ def test_arbitrary_objects_give_a_valid_fix_or_a_payload_error(doc: dict[str, An
         assert fix.device_id == "TRK-0001"
         assert fix.time.utcoffset() is not None
         assert -90 <= fix.lat <= 90 and -180 <= fix.lon <= 180
+
+
+def _outcome(payload: bytes) -> tuple[Any, ...]:
+    """What parse_message makes of ``payload``, with the type of every attribute value."""
+    try:
+        fix = parse_message(TOPIC, payload)
+    except MqttPayloadError as error:
+        return ("refused", error.field, error.message)
+    attributes = sorted((k, type(v).__name__, repr(v)) for k, v in fix.attributes.items())
+    return ("fix", replace(fix, attributes={}), attributes)
+
+
+def _json_only(payload: bytes) -> tuple[Any, ...]:
+    refuse = orjson.JSONDecodeError("forced", "", 0)
+    with mock.patch.object(mqtt.orjson, "loads", side_effect=refuse):
+        return _outcome(payload)
+
+
+BIG_INTS = st.integers(2**62, 2**70) | st.integers(-(2**70), -(2**62)) | st.integers()
+EDGE_VALUES = JSON_VALUES | BIG_INTS | st.floats() | st.text(max_size=5)
+
+
+@given(st.dictionaries(FIELDS | st.sampled_from(["battery", "odo"]), EDGE_VALUES), st.booleans())
+def test_orjson_gives_what_json_alone_would(doc: dict[str, Any], ascii_only: bool) -> None:
+    text = json.dumps({**GOOD, **doc}, ensure_ascii=ascii_only)
+    payload = text.encode("utf-8", "surrogatepass")  # lone surrogates: bad UTF-8 for both
+    assert _outcome(payload) == _json_only(payload)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["18446744073709551616", "-9223372036854775809", "1e999", "1e-999", '"\\ud800"', "-0"],
+)
+def test_orjson_edges_match_json(extra: str) -> None:
+    for name in ("lat", "battery"):
+        payload = json.dumps(GOOD)[:-1].encode() + f', "{name}": {extra}}}'.encode()
+        assert _outcome(payload) == _json_only(payload)
 
 
 # --- broker URL and subscriber options ---------------------------------------------
