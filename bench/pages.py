@@ -72,7 +72,7 @@ def pages(mrn: str, office: str) -> list[Page]:
               f"/alerts?mrn={mrn}&limit=100", "/dashboard/layers")),
         Page("border post", "customs", f"#/border/{office}",
              f"{q}('#expected-rows tr') && {q}('#border-meta').textContent !== ''",
-             (f"/offices/{office}/expected?limit=500",)),
+             (f"/offices/{office}/expected?limit=200",)),
         Page("alerts", "operator", "#/alerts", f"{q}('#alert-rows li[data-id]')",
              ("/alerts?limit=500",)),
         # The meta line is written after the four charts.

@@ -47,12 +47,6 @@ def next_event(d: Declaration, corridor: Corridor, office: str) -> NextEvent:
     return NextEvent("border_crossing", "exit" if inside else "entry")
 
 
-def offices_before(d: Declaration, office: str) -> int:
-    """How many offices the movement passes between departure and ``office``."""
-    path = (*d.offices_of_transit, d.office_of_destination)
-    return path.index(office) if office in path else 0
-
-
 def travel_time(distance_m: float, mode: TransportMode) -> timedelta:
     return timedelta(hours=distance_m / 1000 / TYPICAL_SPEED_KMH[mode])
 

@@ -24,7 +24,7 @@ from tripp.border import arrivals, store
 from tripp.border.gate import inspection_needed
 from tripp.border.subject import subject_for
 from tripp.codes.country import is_country
-from tripp.corridor.model import Corridor, Office
+from tripp.corridor.model import Corridor, Office, TransportMode
 from tripp.db.uow import UnitOfWork
 from tripp.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from tripp.movements import store as movement_store
@@ -166,12 +166,13 @@ class Border:
         if not _may_watch(actor, office):
             raise Forbidden(f"{actor.party} does not see the arrivals of {office.code}")
         with self.uow.read() as conn:
-            found = movement_store.get_movements(conn, store.expected_mrns(conn, office.code))
-            etas = self._etas(conn, found, office)
-            found.sort(key=lambda m: (etas[m.mrn][0], m.mrn))
-            page = found[start:] if limit is None else found[start : start + limit]
+            stops = store.expected_stops(conn, office.code)
+            etas = self._etas(conn, stops, office)
+            order = sorted(etas, key=lambda mrn: (etas[mrn][0].timestamp(), mrn))
+            mrns = order[start:] if limit is None else order[start : start + limit]
+            page = movement_store.get_movements(conn, mrns)
             items = self._items(conn, page, office, etas, goods=actor.role is not Role.OPERATOR)
-        return items, len(found)
+        return items, len(order)
 
     def _items(
         self,
@@ -240,19 +241,21 @@ class Border:
         return out
 
     def _etas(
-        self, conn: Connection, found: Sequence[Movement], office: Office
+        self, conn: Connection, stops: Sequence[store.ExpectedStop], office: Office
     ) -> dict[str, tuple[datetime, str]]:
-        fixes = tracking_store.latest_many(conn, [m.tracker_id for m in found if m.tracker_id])
+        fixes = tracking_store.latest_many(conn, [s.tracker_id for s in stops if s.tracker_id])
         # Where each movement is (its latest fix since release, else its office of
         # departure): one vectorised projection per transport mode for the whole list.
-        points: dict[Any, list[tuple[str, float, float]]] = {}
-        for m in found:
-            fix = fixes.get(m.tracker_id) if m.tracker_id else None
-            if fix is not None and m.released_at is not None and fix.time >= m.released_at:
+        points: dict[TransportMode, list[tuple[str, float, float]]] = {}
+        tracked: dict[str, datetime] = {}
+        for s in stops:
+            fix = fixes.get(s.tracker_id) if s.tracker_id else None
+            if fix is not None and s.released_at is not None and fix.time >= s.released_at:
                 where = (fix.lon, fix.lat)
+                tracked[s.mrn] = fix.time
             else:
-                where = self.corridor.offices[m.declaration.office_of_departure].location
-            points.setdefault(m.declaration.transport.mode, []).append((m.mrn, *where))
+                where = self.corridor.offices[s.departure].location
+            points.setdefault(TransportMode(s.mode), []).append((s.mrn, *where))
         way: dict[str, float] = {}
         for mode, rows in points.items():
             at_office = self._chainage(mode, [office.location])[0]
@@ -261,16 +264,13 @@ class Border:
                 (mrn, abs(at_office - float(c))) for (mrn, _, _), c in zip(rows, along, strict=True)
             )
         out: dict[str, tuple[datetime, str]] = {}
-        for m in found:
-            mode = m.declaration.transport.mode
-            fix = fixes.get(m.tracker_id) if m.tracker_id else None
-            if fix is not None and m.released_at is not None and fix.time >= m.released_at:
-                out[m.mrn] = (arrivals.tracked_eta(fix.time, way[m.mrn], mode), "tracking")
+        for s in stops:
+            mode = TransportMode(s.mode)
+            if s.mrn in tracked:
+                out[s.mrn] = (arrivals.tracked_eta(tracked[s.mrn], way[s.mrn], mode), "tracking")
                 continue
-            passed = arrivals.offices_before(m.declaration, office.code)
-            released = m.released_at or m.accepted_at
-            eta = arrivals.scheduled_eta(released, way[m.mrn], mode, passed)
-            out[m.mrn] = (eta, "schedule")
+            released = s.released_at or s.accepted_at
+            out[s.mrn] = (arrivals.scheduled_eta(released, way[s.mrn], mode, s.passed), "schedule")
         return out
 
     def _chainage(self, mode: Any, lonlats: Sequence[tuple[float, float]]) -> list[float]:

@@ -169,6 +169,56 @@ def open_alerts(conn: Connection, mrns: Sequence[str]) -> dict[str, set[str]]:
     return out
 
 
+@dataclass(frozen=True)
+class ExpectedStop:
+    """What the ETA of a movement at an office needs, read without its declaration."""
+
+    mrn: str
+    mode: str
+    released_at: datetime | None
+    accepted_at: datetime
+    tracker_id: str | None
+    departure: str  # the office of departure
+    passed: int  # offices of transit before this one
+
+
+def expected_stops(conn: Connection, office: str) -> list[ExpectedStop]:
+    """``expected_mrns``' movements, with what their ETAs need (see ``ExpectedStop``)."""
+    here = movement_offices.alias("here")
+    departure = movement_offices.alias("departure")
+    done_here = exists().where(
+        events.c.mrn == movements.c.mrn,
+        events.c.office == office,
+        events.c.type.in_(["border_crossing", "arrival"]),
+    )
+    query = (
+        select(
+            movements.c.mrn,
+            movements.c.declaration["transport"]["mode"].as_string().label("mode"),
+            movements.c.released_at,
+            movements.c.accepted_at,
+            movements.c.tracker_id,
+            departure.c.office_code.label("departure"),
+            here.c.position,
+        )
+        .join(here, here.c.mrn == movements.c.mrn)
+        .join(departure, (departure.c.mrn == movements.c.mrn) & (departure.c.position == 0))
+        .where(
+            here.c.office_code == office,
+            here.c.role.in_(["transit", "destination"]),
+            movements.c.state.in_([s.value for s in UNDER_WAY]),
+            ~done_here,
+        )
+        .order_by(movements.c.seq)
+    )
+    out: dict[str, ExpectedStop] = {}
+    for r in conn.execute(query):
+        if r.mrn not in out:  # position 0 is departure: the offices before are position - 1
+            out[r.mrn] = ExpectedStop(r.mrn, r.mode, r.released_at, r.accepted_at,
+                                      r.tracker_id, r.departure, r.position - 1)  # fmt: skip
+    return list(out.values())
+
+
 def expected_mrns(conn: Connection, office: str) -> list[str]:
     """Movements under way that name ``office`` as transit or destination and have not yet
     been recorded there (a crossing at a transit office, an arrival at the destination)."""

@@ -27,21 +27,40 @@ function mrnLink(mrn) {
   return el("a", { class: "mono", href: `#/movements/${encodeURIComponent(mrn)}` }, mrn);
 }
 
+const FIRST_PAGE = 200; // the soonest arrivals, drawn at once
+const MORE_PAGE = 500;
+const MAX_ROWS = 2000;
+let loading = 0; // which load() is current: a newer one (office changed, refresh) wins
+
 async function load(code) {
   const box = $("border-problem");
   hideProblem(box);
+  const mine = ++loading;
+  const path = `/offices/${encodeURIComponent(code)}/expected`;
+  const meta = (items, more) => {
+    const updated = clock(new Date().toISOString());
+    $("border-meta").textContent = `${items.length}${more ? "+" : ""} expected at ${code} · updated ${updated}`;
+  };
   try {
+    // The soonest page first, so a post with thousands expected shows its queue at once;
+    // the later arrivals follow in the background.
     const items = [];
-    let cursor = null;
-    do {
-      const data = await get(`/offices/${encodeURIComponent(code)}/expected${query({ limit: 500, cursor })}`);
-      items.push(...data.items);
-      cursor = data.next_cursor;
-    } while (cursor && items.length < 2000);
+    let data = await get(path + query({ limit: FIRST_PAGE }));
+    if (mine !== loading) return;
+    items.push(...data.items);
     render(items);
-    $("border-meta").textContent = `${items.length} expected at ${code} · updated ${clock(new Date().toISOString())}`;
+    meta(items, Boolean(data.next_cursor));
+    while (data.next_cursor && items.length < MAX_ROWS) {
+      data = await get(path + query({ limit: MORE_PAGE, cursor: data.next_cursor }));
+      if (mine !== loading) return;
+      items.push(...data.items);
+    }
+    if (items.length > FIRST_PAGE) {
+      render(items);
+      meta(items, Boolean(data.next_cursor));
+    }
   } catch (err) {
-    showProblem(box, err);
+    if (mine === loading) showProblem(box, err);
   }
 }
 
