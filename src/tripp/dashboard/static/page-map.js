@@ -21,7 +21,8 @@ function marker(v) {
     class: "vehicle", tabindex: "0", role: "link", "aria-label": `Open movement: ${label(v)}`,
     dataset: { mrn: v.mrn, status: v.status || "", alert: alert ? "true" : "false", x, y, lon: v.lon, lat: v.lat },
   },
-  svg("title", {}, label(v)),
+  // No <title> per marker: thousands of them cost the first render; the tooltip is added
+  // when the pointer reaches a marker (see hint), the accessible name is the aria-label.
   alert ? svg("circle", { class: "pulse", r: 14 }) : null,
   svg("circle", { class: "dot", r: 7 }),
   alert ? svg("text", { class: "badge", x: 0, y: 4, "text-anchor": "middle" }, "!") : null);
@@ -57,17 +58,35 @@ function drawAll() {
   map.groups.vehicles.replaceChildren(...markers.values());
 }
 
-function renderList() {
-  listQueued = false;
-  const list = $("vehicle-list");
-  const vehicles = [...live.vehicles.values()].sort((a, b) => b.alerts.length - a.alerts.length || (a.mrn < b.mrn ? -1 : a.mrn > b.mrn ? 1 : 0));
-  list.replaceChildren(...vehicles.map((v) => el("li", { dataset: { mrn: v.mrn, alert: v.alerts.length ? "true" : "false" } },
+function row(v) {
+  return el("li", { dataset: { mrn: v.mrn, alert: v.alerts.length ? "true" : "false" } },
     el("a", { href: `#/movements/${encodeURIComponent(v.mrn)}` },
       el("span", { class: "row-top" }, el("span", { class: "mono strong" }, v.plate || "—"),
         el("span", { class: "state", dataset: { status: v.status || "" } }, human(v.status))),
       el("span", { class: "mono small" }, v.mrn),
       el("span", { class: "small" }, `${clock(v.fixed_at)}${v.speed_kmh != null ? ` · ${number(v.speed_kmh, 0)} km/h` : ""}${v.carrier ? ` · ${v.carrier}` : ""}`),
-      v.alerts.length ? el("span", { class: "flag" }, `⚠ ${v.alerts.map(human).join(", ")}`) : null))));
+      v.alerts.length ? el("span", { class: "flag" }, `⚠ ${v.alerts.map(human).join(", ")}`) : null));
+}
+
+// The list beside the map: the rows a screen shows (alerts first) at once, the rest of a
+// fleet of thousands appended a chunk per frame, so the map is not held up by rows below
+// the fold. A newer rendering cancels an unfinished one.
+const FIRST_ROWS = 200;
+const CHUNK_ROWS = 1000;
+let listGeneration = 0;
+
+function renderList() {
+  listQueued = false;
+  const list = $("vehicle-list");
+  const vehicles = [...live.vehicles.values()].sort((a, b) => b.alerts.length - a.alerts.length || (a.mrn < b.mrn ? -1 : a.mrn > b.mrn ? 1 : 0));
+  const generation = ++listGeneration;
+  list.replaceChildren(...vehicles.slice(0, FIRST_ROWS).map(row));
+  const more = (from) => {
+    if (generation !== listGeneration || from >= vehicles.length) return;
+    list.append(...vehicles.slice(from, from + CHUNK_ROWS).map(row));
+    requestAnimationFrame(() => more(from + CHUNK_ROWS));
+  };
+  requestAnimationFrame(() => more(FIRST_ROWS));
   if (!vehicles.length) list.append(el("li", { class: "none" }, "No vehicle under way."));
   $("vehicles-meta").textContent = `${vehicles.length} under way · ${live.openAlerts()} open alert${live.openAlerts() === 1 ? "" : "s"}`;
 }
@@ -86,6 +105,14 @@ function update(mrn) {
     listQueued = true;
     requestAnimationFrame(renderList);
   }
+}
+
+// The tooltip of the marker under the pointer, made when it is first needed.
+function hint(e) {
+  const node = e.target.closest(".vehicle");
+  if (!node || node.querySelector("title")) return;
+  const v = live.vehicles.get(node.dataset.mrn);
+  if (v) node.prepend(svg("title", {}, label(v)));
 }
 
 function open(e) {
@@ -108,6 +135,7 @@ export async function show() {
     $("zoom-reset").addEventListener("click", () => map && map.reset());
     $("map").addEventListener("click", open);
     $("map").addEventListener("keydown", open);
+    $("map").addEventListener("pointerover", hint);
   }
   try {
     if (!map) {
