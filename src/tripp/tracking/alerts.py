@@ -507,9 +507,14 @@ class _Monitor:
             if signal is _Signal.BAD:
                 return  # a human has seen it: quiet until the condition ends
             self.acknowledged.discard(rule.kind)
-        debounce = (rule.clear_after if is_open else rule.raise_after)(self.context.rules)
         wanted = _Signal.GOOD if is_open else _Signal.BAD
-        if signal is not wanted or debounce is None:
+        # Most fixes meet no condition: decided before any debounce is built for them.
+        debounce = (
+            None
+            if signal is not wanted
+            else (rule.clear_after if is_open else rule.raise_after)(self.context.rules)
+        )
+        if debounce is None:
             self.runs.pop(rule.kind, None)
             return
         previous = self.runs.get(rule.kind)
