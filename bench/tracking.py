@@ -103,7 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "track_seconds": "seconds of sustained load per ingest measurement",
         "track_clients": "HTTP client threads",
         "track_batch": "fixes per POST /positions",
-        "track_workers": "tripp serve worker processes",
+        "track_workers": "tripp serve worker processes, and MQTT worker processes in a shared group",
         "track_raw_rows": "rows for the raw insert baselines",
         "track_parts": "comma-separated: evaluation, teltonika, ingest",
     }
@@ -736,7 +736,7 @@ class RawPublisher:
 # ``max_queued_messages`` (1000); stored-but-not-yet-acknowledged messages still count, up
 # to a batch (500), and the publisher checks the window once per 100 packets. With 1500 a
 # subscriber fast enough to keep up lost messages at the start of a run.
-MQTT_WINDOW = 1000
+MQTT_WINDOW = 1000  # per subscribing session: each worker of a shared group has its own queue
 
 
 def _publisher(
@@ -865,23 +865,90 @@ def in_process(w: Any, fleet: Fleet, progress: Progress, batches: int = 8) -> li
     return rows
 
 
-def mqtt_ingest(w: Any, fleet: Fleet, args: argparse.Namespace | None, progress: Progress) -> Row:
+def _mqtt_worker(
+    db_url: str, prefix: str, group: str, index: int, stored: Any, ready: Any, stop: Any
+) -> None:
+    """A tracking worker in its own process, as ``tripp track`` runs one: a subscriber in
+    the shared group ``group`` storing through its own wiring; ``stored`` counts this run's
+    fixes it has stored (and so acknowledged)."""
+    from tripp.bootstrap import wire
+    from tripp.config import Settings
     from tripp.tracking.mqtt import MqttSubscriber
 
-    seconds = option(args, "track_seconds")
-    task = progress.add_task("tracking: MQTT ingest")
-    sink = CountingSink(w.tracking, fleet.prefix)
+    w = wire(Settings(database_url=db_url))
+    sink = CountingSink(w.tracking, prefix)
     subscriber = MqttSubscriber(
-        MQTT_URL,
-        sink,
-        client_id=f"{fleet.prefix}-subscriber",
-        session_expiry_s=30,  # the broker forgets this session soon after the run
-    )
+        MQTT_URL, sink, client_id=f"{prefix}-worker-{index}", shared_group=group,
+        session_expiry_s=30,
+    )  # fmt: skip
     subscriber.start()
     try:
         if not subscriber.wait_ready(10):
-            raise RuntimeError(f"MQTT subscriber not ready at {MQTT_URL}")
-        mp = multiprocessing.get_context("spawn")
+            return
+        ready.set()
+        while not stop.is_set():
+            stored.value = sink.stored
+            time.sleep(0.002)
+        stored.value = sink.stored
+    finally:
+        subscriber.stop()
+        w.engine.dispose()
+
+
+class _Subscribers:
+    """Where the fixes go: one subscriber in this process (``workers`` 0), or that many
+    worker processes sharing one subscription, as several ``tripp track`` would."""
+
+    def __init__(self, w: Any, fleet: Fleet, workers: int, mp: Any) -> None:
+        from tripp.tracking.mqtt import MqttSubscriber
+
+        self.sink = CountingSink(w.tracking, fleet.prefix)
+        self.local: Any = None
+        self.procs: list[Any] = []
+        self.counts: list[Any] = []
+        self.stop = mp.Event()
+        if workers == 0:
+            self.local = MqttSubscriber(
+                MQTT_URL, self.sink, client_id=f"{fleet.prefix}-subscriber",
+                session_expiry_s=30,  # the broker forgets this session soon after the run
+            )  # fmt: skip
+            self.local.start()
+            if not self.local.wait_ready(10):
+                raise RuntimeError(f"MQTT subscriber not ready at {MQTT_URL}")
+            return
+        readies = []
+        for i in range(workers):
+            count, ready = mp.Value("q", 0, lock=False), mp.Event()
+            proc = mp.Process(target=_mqtt_worker, args=(fleet.url, fleet.prefix,
+                              f"{fleet.prefix}g", i, count, ready, self.stop))  # fmt: skip
+            proc.start()
+            self.procs.append(proc)
+            self.counts.append(count)
+            readies.append(ready)
+        if not all(r.wait(60) for r in readies):
+            self.close()
+            raise RuntimeError(f"MQTT worker processes not ready at {MQTT_URL}")
+
+    def stored(self) -> int:
+        return self.sink.stored if self.local is not None else sum(c.value for c in self.counts)
+
+    def close(self) -> None:
+        if self.local is not None:
+            self.local.stop()
+        self.stop.set()
+        for proc in self.procs:
+            proc.join(20)
+
+
+def mqtt_ingest(
+    w: Any, fleet: Fleet, args: argparse.Namespace | None, progress: Progress, workers: int = 0
+) -> Row:
+    seconds = option(args, "track_seconds")
+    where = "in process" if workers == 0 else f"{workers} worker processes, shared group"
+    task = progress.add_task(f"tracking: MQTT ingest ({where})")
+    mp = multiprocessing.get_context("spawn")
+    subscribers = _Subscribers(w, fleet, workers, mp)
+    try:
         consumed = mp.Value("q", 0, lock=False)
         published = mp.Value("q", 0, lock=False)
         waited = mp.Value("d", 0.0, lock=False)
@@ -891,7 +958,7 @@ def mqtt_ingest(w: Any, fleet: Fleet, args: argparse.Namespace | None, progress:
             target=_publisher,
             args=(
                 MQTT_URL, fleet.prefix, fleet.armed, fleet.t0.isoformat(), first_step,
-                fleet.lons.tolist(), fleet.lats.tolist(), seconds, MQTT_WINDOW,
+                fleet.lons.tolist(), fleet.lats.tolist(), seconds, MQTT_WINDOW * max(1, workers),
                 consumed, published, waited, ready, go,
             ),
         )  # fmt: skip
@@ -903,9 +970,9 @@ def mqtt_ingest(w: Any, fleet: Fleet, args: argparse.Namespace | None, progress:
         complete = False
         last, last_at = 0, start
         while True:
-            # What the subscriber has stored is what it has acknowledged: the window
-            # bounds what the broker holds for it (in flight + queued).
-            stored = consumed.value = sink.stored
+            # What the subscribers have stored is what they have acknowledged: the window
+            # bounds what the broker holds for them (in flight + queued).
+            stored = consumed.value = subscribers.stored()
             now = time.perf_counter()
             if stored != last:
                 last, last_at = stored, now
@@ -920,7 +987,7 @@ def mqtt_ingest(w: Any, fleet: Fleet, args: argparse.Namespace | None, progress:
             time.sleep(0.002)
         proc.join(10)
     finally:
-        subscriber.stop()
+        subscribers.close()
     elapsed = last_at - start
     sent = int(published.value)
     with psycopg.connect(postgis.libpq_url(fleet.url, TRACK_DB)) as conn:
@@ -934,7 +1001,8 @@ def mqtt_ingest(w: Any, fleet: Fleet, args: argparse.Namespace | None, progress:
     rate = in_db / elapsed
     return Row(
         "ingest",
-        "MQTT QoS 1 -> MqttSubscriber -> ingest",
+        "MQTT QoS 1 -> MqttSubscriber -> ingest"
+        + ("" if workers == 0 else f", {workers} worker processes (shared subscription)"),
         rate,
         "positions/s",
         in_db,
@@ -1145,15 +1213,16 @@ def ingest(args: argparse.Namespace | None, console: Console, progress: Progress
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait(5)
     direct = in_process(w, fleet, progress)
-    try:
-        mqtt_row: Row | None = mqtt_ingest(w, fleet, args, progress)
-    except (OSError, RuntimeError) as exc:
-        console.print(f"[yellow]MQTT ingest skipped: {str(exc).splitlines()[0]}[/yellow]")
-        mqtt_row = None
+    mqtt_rows: list[Row] = []
+    for mqtt_workers in (0, option(args, "track_workers")):
+        try:
+            mqtt_rows.append(mqtt_ingest(w, fleet, args, progress, mqtt_workers))
+        except (OSError, RuntimeError) as exc:
+            console.print(f"[yellow]MQTT ingest skipped: {str(exc).splitlines()[0]}[/yellow]")
     raw = raw_baselines(
         fleet, option(args, "track_raw_rows"), option(args, "track_batch"), progress
     )
-    loads = [r for r in (http_row, mqtt_row) if r is not None]
+    loads = [r for r in (http_row, *mqtt_rows) if r is not None]
     for row in loads:
         row.note += f"; vs COPY {row.value / raw[1].value:.1%}"
         row.note += f"; {row.value / TRACCAR_MSGS:.1f}x Traccar's 8,000 msg/s"
