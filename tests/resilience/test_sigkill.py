@@ -128,11 +128,13 @@ class Client:
         assert r.status_code < 300, (path, r.status_code, r.text)
         return r.json()
 
+    def guarantee(self) -> str:
+        body = {"holder": "AZ-CARRIER-0001", "reference_amount": "999999999.00",
+                "currency": "USD"}  # fmt: skip
+        return str(self("POST", "/guarantees", self.tokens.az_customs, body)["grn"])
+
     def movements(self, wiring: Wiring, n: int) -> list[str]:
-        g = self("POST", "/guarantees", self.tokens.az_customs,
-                 {"holder": "AZ-CARRIER-0001", "reference_amount": "999999999.00",
-                  "currency": "USD"})  # fmt: skip
-        body = declaration_body(road_itinerary(wiring.corridor), g["grn"])
+        body = declaration_body(road_itinerary(wiring.corridor), self.guarantee())
         return [self("POST", "/movements", self.tokens.carrier, body)["mrn"] for _ in range(n)]
 
 
@@ -188,10 +190,8 @@ def test_declarations(
     client: Client,
     report: Report,
 ) -> None:
-    g = client("POST", "/guarantees", tokens.az_customs,
-                               {"holder": "AZ-CARRIER-0001", "reference_amount": "999999999.00",
-                                "currency": "USD"})  # fmt: skip
-    body = declaration_body(road_itinerary(wiring.corridor), g["grn"])
+    grn = client.guarantee()
+    body = declaration_body(road_itinerary(wiring.corridor), grn)
     calls = [Call("POST", "/movements", tokens.carrier, body, f"decl-{i}") for i in range(5_000)]
     stream = Stream(server.url, calls, frozenset({201}))
     stream.run_until_killed(server, after=40)
@@ -219,7 +219,7 @@ def test_declarations(
         assert incomplete == []
         liabilities = conn.execute(select(func.sum(movements.c.liability_minor))).scalar()
         committed = conn.execute(
-            select(guarantees.c.committed_minor).where(guarantees.c.grn == g["grn"])
+            select(guarantees.c.committed_minor).where(guarantees.c.grn == grn)
         ).scalar()
         assert committed == liabilities and committed
     store_is_sound(wiring, database_url)

@@ -363,10 +363,8 @@ class Border:
                 raise NotFound(f"no movement {target.mrn} passes {office.code}")
             return movement
         found = []
-        for mrn in store.expected_mrns(conn, office.code):
-            movement = movement_store.get_movement(conn, mrn)
-            if movement is None:
-                continue
+        expected = [s.mrn for s in store.expected_stops(conn, office.code)]
+        for movement in movement_store.get_movements(conn, expected):
             transport = movement.declaration.transport
             if (target.vehicle_id is not None and transport.vehicle_id == target.vehicle_id) or (
                 target.container is not None and target.container in transport.containers

@@ -183,7 +183,9 @@ class ExpectedStop:
 
 
 def expected_stops(conn: Connection, office: str) -> list[ExpectedStop]:
-    """``expected_mrns``' movements, with what their ETAs need (see ``ExpectedStop``)."""
+    """Movements under way that name ``office`` as transit or destination and have not yet
+    been recorded there (a crossing at a transit office, an arrival at the destination),
+    in acceptance order, with what their ETAs need (see ``ExpectedStop``)."""
     here = movement_offices.alias("here")
     departure = movement_offices.alias("departure")
     done_here = exists().where(
@@ -217,28 +219,6 @@ def expected_stops(conn: Connection, office: str) -> list[ExpectedStop]:
             out[r.mrn] = ExpectedStop(r.mrn, r.mode, r.released_at, r.accepted_at,
                                       r.tracker_id, r.departure, r.position - 1)  # fmt: skip
     return list(out.values())
-
-
-def expected_mrns(conn: Connection, office: str) -> list[str]:
-    """Movements under way that name ``office`` as transit or destination and have not yet
-    been recorded there (a crossing at a transit office, an arrival at the destination)."""
-    done_here = exists().where(
-        events.c.mrn == movements.c.mrn,
-        events.c.office == office,
-        events.c.type.in_(["border_crossing", "arrival"]),
-    )
-    query = (
-        select(movements.c.mrn)
-        .join(movement_offices, movement_offices.c.mrn == movements.c.mrn)
-        .where(
-            movement_offices.c.office_code == office,
-            movement_offices.c.role.in_(["transit", "destination"]),
-            movements.c.state.in_([s.value for s in UNDER_WAY]),
-            ~done_here,
-        )
-        .order_by(movements.c.seq)
-    )
-    return list(dict.fromkeys(conn.execute(query).scalars()))
 
 
 # --- screenings --------------------------------------------------------------------------
