@@ -45,7 +45,7 @@ from tripp.bootstrap import Wiring, wire
 from tripp.config import Settings
 from tripp.db.tables import guarantees, movement_offices, movements
 from tripp.db.tables import positions as positions_table
-from tripp.db.uow import UnitOfWork, _translated
+from tripp.db.uow import UnitOfWork, translated_errors
 from tripp.errors import StoreFull, StoreUnavailable
 from tripp.tracking.model import Fix
 
@@ -477,6 +477,6 @@ def _capped(
 )
 def test_translation(driver_error: Exception, expected: type[Exception]) -> None:
     wrapped = OperationalError("INSERT ...", None, driver_error)
-    with pytest.raises(expected) as caught, _translated():
+    with pytest.raises(expected) as caught, translated_errors():
         raise wrapped
     assert caught.value.__cause__ is wrapped

@@ -543,3 +543,33 @@ def test_a_file_that_is_no_store_is_refused(tmp_path: Path, upstream: FakeUpstre
     path.write_bytes(b"not a database, just bytes " * 100)
     with pytest.raises(NodeMisconfigured, match="not a usable node store"):
         open_node(path, upstream)
+
+
+def test_a_full_disk_refuses_the_write_and_keeps_the_store(tmp_path: Path) -> None:
+    """The node's own store full (SQLITE_FULL, here from a page cap) is StoreFull, as on
+    the server: the officer's write is refused whole and what was recorded stays."""
+    from sqlalchemy import event, text
+
+    from tripp.errors import StoreFull
+    from tripp.post.store import NodeStore
+
+    store = NodeStore.open(tmp_path / "node.db", "AM000101")
+    with store.read() as tx:
+        pages = tx.conn.execute(text("PRAGMA page_count")).scalar_one()
+    store.engine.dispose()
+
+    @event.listens_for(store.engine, "connect")
+    def _cap(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute(f"PRAGMA max_page_count={pages + 2}")
+
+    written = 0
+    with pytest.raises(StoreFull):
+        for i in range(10_000):
+            with store.write() as tx:
+                tx.set_meta(f"k{i}", "x" * 2000)
+            written += 1
+    assert written > 0
+    with store.read() as tx:
+        assert tx.conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+        assert tx.get_meta("k0") == "x" * 2000 and tx.get_meta(f"k{written}") is None
+    store.close()

@@ -50,7 +50,7 @@ class UnitOfWork:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with _translated(), self.engine.connect() as conn:
+        with translated_errors(), self.engine.connect() as conn:
             try:
                 with conn.begin():
                     yield conn
@@ -65,7 +65,7 @@ class UnitOfWork:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with (
-            _translated(),
+            translated_errors(),
             self.engine.connect().execution_options(**{READ_ONLY: True}) as conn,
             conn.begin(),
         ):
@@ -77,7 +77,9 @@ class UnitOfWork:
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
+def translated_errors() -> Iterator[None]:
+    """Driver errors as domain errors, once for every store (the server's, a post node's):
+    a full disk is ``StoreFull``, an unreachable or failing database ``StoreUnavailable``."""
     try:
         yield
     except DBAPIError as exc:

@@ -28,9 +28,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError
 
-from tripp.errors import StoreUnavailable
+from tripp.db.uow import translated_errors
+from tripp.errors import StoreFull, StoreUnavailable
 from tripp.post.errors import NodeMisconfigured
 from tripp.post.mirror import MirrorQueries, dumps
 from tripp.post.model import Kind, Record, Status
@@ -89,9 +90,11 @@ class NodeStore:
                 owner = tx.get_meta("office")
                 if owner is None:
                     tx.set_meta("office", office)
-        except (DatabaseError, StoreUnavailable) as exc:
+        except (DatabaseError, StoreUnavailable, StoreFull) as exc:
             store.close()
-            raise NodeMisconfigured(f"{path} is not a usable node store: {exc}") from exc
+            # The driver's words (the cause) say more about a local file than ours.
+            cause = exc.__cause__ or exc
+            raise NodeMisconfigured(f"{path} is not a usable node store: {cause}") from exc
         if owner is not None and owner != office:
             store.close()
             raise NodeMisconfigured(f"{path} is the store of office {owner}, not {office}")
@@ -109,13 +112,11 @@ class NodeStore:
 
     @contextmanager
     def _begin(self, *, read_only: bool) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(**{_READ_ONLY: read_only})
-                with conn.begin():
-                    yield conn
-        except OperationalError as exc:  # disk full, locked past the timeout, file gone
-            raise StoreUnavailable(f"the node's store failed: {exc.orig}") from exc
+        # Disk full (507), locked past the timeout or file gone (503): as on the server.
+        with translated_errors(), self.engine.connect() as conn:
+            conn = conn.execution_options(**{_READ_ONLY: read_only})
+            with conn.begin():
+                yield conn
 
     def close(self) -> None:
         self.engine.dispose()
