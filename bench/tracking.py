@@ -899,23 +899,27 @@ class _Subscribers:
     """Where the fixes go: one subscriber in this process (``workers`` 0), or that many
     worker processes sharing one subscription, as several ``tripp track`` would."""
 
+    stored: Callable[[], int]  # fixes of this run stored (and so acknowledged) so far
+
     def __init__(self, w: Any, fleet: Fleet, workers: int, mp: Any) -> None:
         from tripp.tracking.mqtt import MqttSubscriber
 
-        self.sink = CountingSink(w.tracking, fleet.prefix)
         self.local: Any = None
         self.procs: list[Any] = []
         self.counts: list[Any] = []
         self.stop = mp.Event()
         if workers == 0:
+            sink = CountingSink(w.tracking, fleet.prefix)
+            self.stored = lambda: sink.stored
             self.local = MqttSubscriber(
-                MQTT_URL, self.sink, client_id=f"{fleet.prefix}-subscriber",
+                MQTT_URL, sink, client_id=f"{fleet.prefix}-subscriber",
                 session_expiry_s=30,  # the broker forgets this session soon after the run
             )  # fmt: skip
             self.local.start()
             if not self.local.wait_ready(10):
                 raise RuntimeError(f"MQTT subscriber not ready at {MQTT_URL}")
             return
+        self.stored = lambda: sum(c.value for c in self.counts)
         readies = []
         for i in range(workers):
             count, ready = mp.Value("q", 0, lock=False), mp.Event()
@@ -928,9 +932,6 @@ class _Subscribers:
         if not all(r.wait(60) for r in readies):
             self.close()
             raise RuntimeError(f"MQTT worker processes not ready at {MQTT_URL}")
-
-    def stored(self) -> int:
-        return self.sink.stored if self.local is not None else sum(c.value for c in self.counts)
 
     def close(self) -> None:
         if self.local is not None:
