@@ -116,3 +116,50 @@ def test_a_rolled_back_batch_leaves_no_copy(api: Api, wiring: Wiring, tokens: To
     tracking.monitor.on_batch = original  # type: ignore[method-assign]
     assert tracking.monitor.cache.copies([mrn])[mrn] == before
     assert _stored_version(wiring, mrn) == before[0]
+
+
+def test_quiet_fixes_write_no_state_and_the_clock_judges_by_the_newest_fix(
+    api: Api, wiring: Wiring, tokens: Tokens
+) -> None:
+    api.call("POST", "/devices", tokens.az_customs, json={"id": "SC-3", "kind": "tracker"})
+    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    r = api.event(
+        mrn, tokens.az_customs, "release", api.itinerary.office_of_departure,
+        at=start, tracker_id="SC-3",
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    lon, lat = _mid_route(wiring)
+    tracking = wiring.tracking
+    silent_s = wiring.corridor.tracking.silent_after_s
+    step = timedelta(seconds=silent_s / 2)
+    first = start + timedelta(seconds=10)
+    tracking.ingest([Fix("SC-3", first, lat, lon, 60.0, 90.0)])  # watching starts: written
+    version = _stored_version(wiring, mrn)
+    times = [first + k * step for k in range(1, 7)]
+    for t in times:
+        assert tracking.ingest([Fix("SC-3", t, lat, lon, 60.0, 90.0)]).accepted == 1
+    assert _stored_version(wiring, mrn) == version  # six quiet fixes, no state written
+
+    def silent_alerts() -> list[tuple[datetime, list[dict[str, object]]]]:
+        with wiring.engine.connect() as conn:
+            rows = conn.execute(
+                select(alerts.c.raised_at, alerts.c.details).where(
+                    alerts.c.mrn == mrn, alerts.c.kind == "tracker_silent"
+                )
+            ).all()
+        return [(raised, details["evidence"]) for raised, details in rows]
+
+    # The stored state's last fix is the first one, long silent by now; the newest is not.
+    newest = times[-1]
+    tracking.monitor.check_time(tracking.uow, newest + timedelta(seconds=silent_s - 1))
+    assert silent_alerts() == []
+    tracking.monitor.check_time(tracking.uow, newest + timedelta(seconds=silent_s + 1))
+    [(raised, evidence)] = silent_alerts()
+    assert raised == newest + timedelta(seconds=silent_s)
+    assert evidence[0]["time"] == newest.isoformat().replace("+00:00", "Z")
+
+    # A late fix (older than the newest) is still judged in its time order.
+    late = tracking.ingest([Fix("SC-3", times[2] + timedelta(seconds=1), lat, lon, 60.0, 90.0)])
+    assert late.accepted == 1
+    assert [raised for raised, _ in silent_alerts()] == [newest + timedelta(seconds=silent_s)]

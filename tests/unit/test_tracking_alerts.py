@@ -24,9 +24,11 @@ from tripp.tracking.alerts import (
     Evidence,
     FixOutOfOrder,
     MonitorState,
+    _by_rules,
     acknowledge,
     check_time,
     evaluate,
+    with_last_fix,
 )
 from tripp.tracking.geometry import Assessment
 from tripp.tracking.model import Fix, SealState
@@ -597,3 +599,140 @@ def test_batches_do_not_change_the_outcome(sequence: list[tuple[int, str, str]],
 def test_nothing_is_raised_while_unarmed(sequence: list[tuple[int, str, str]]) -> None:
     _, changes = play(sequence, UNARMED)
     assert changes == []
+
+
+# --- the quiet path and the stored last fix ---------------------------------------------------
+
+# Mostly fixes that change nothing, so that long quiet stretches meet every way out of one:
+# gaps past silent_after_s, the time limit, a condition starting mid-batch.
+quiet_steps = st.lists(
+    st.tuples(
+        st.one_of(
+            st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=1_500)
+        ),
+        st.sampled_from([*["on"] * 6, "closed", "blind", "zone", *KINDS_OF_ROW, "tick", "ack"]),
+        st.sampled_from(["TRK-1", "TRK-1", "ESEAL-1"]),
+    ),
+    max_size=80,
+)
+
+
+def batches_of(
+    sequence: list[tuple[int, str, str]], size: int
+) -> list[list[Row] | tuple[str, float]]:
+    """The steps as batches of up to ``size`` fixes, ticks and acknowledgements in between;
+    a fix repeating an earlier (device, time) is dropped, as the store drops it."""
+    out: list[list[Row] | tuple[str, float]] = []
+    seen: set[tuple[str, float]] = set()
+    seconds = 0.0
+    for gap, kind, device in sequence:
+        seconds += gap
+        if kind in ("tick", "ack"):
+            out.append((kind, seconds))
+        elif (device, seconds) not in seen:
+            seen.add((device, seconds))
+            if not out or not isinstance(out[-1], list) or len(out[-1]) >= size:
+                out.append([])
+            batch = out[-1]
+            assert isinstance(batch, list)
+            batch.append(make_row(kind, seconds, device))
+    return out
+
+
+def replay(
+    steps: list[list[Row] | tuple[str, float]],
+    context: AlertContext,
+    fold: Callable[..., tuple[MonitorState, list[AlertChange]]],
+) -> tuple[MonitorState, list[AlertChange]]:
+    state, changes = EMPTY, []
+    for step in steps:
+        if isinstance(step, tuple):
+            kind, seconds = step
+            if kind == "tick":
+                state, new = check_time(state, context, at(seconds))
+            else:
+                state, new = acknowledge(state, context, K.SEAL_OPENED, at(seconds))
+        else:
+            state, new = fold(state, context, [r.fix for r in step], assessment_of(step))
+        changes += new
+    return state, changes
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sequence=quiet_steps,
+    size=st.integers(min_value=1, max_value=8),
+    limit_s=st.one_of(st.none(), st.integers(min_value=0, max_value=20_000)),
+    armed=st.booleans(),
+)
+def test_the_quiet_path_decides_as_the_rules_do(
+    sequence: list[tuple[int, str, str]], size: int, limit_s: int | None, armed: bool
+) -> None:
+    context = dataclasses.replace(
+        CTX, time_limit=None if limit_s is None else at(limit_s), armed=armed
+    )
+    steps = batches_of(sequence, size)
+    assert replay(steps, context, evaluate) == replay(steps, context, _by_rules)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sequence=quiet_steps,
+    size=st.integers(min_value=1, max_value=8),
+    limit_s=st.integers(min_value=0, max_value=20_000),
+)
+def test_a_state_stored_only_when_more_than_its_last_fix_changed_decides_the_same(
+    sequence: list[tuple[int, str, str]], size: int, limit_s: int
+) -> None:
+    """The store's protocol: a state is written only when ``differs_beyond_last_fix``, and
+    read back with the newest stored fix (``with_last_fix``). Alerts come out the same, at
+    the same times, as with the state kept whole; only the distance of that last fix is
+    lost, which only a silent tracker's evidence shows."""
+    context = dataclasses.replace(CTX, time_limit=at(limit_s))
+    whole_state, whole = replay(batches_of(sequence, size), context, evaluate)
+
+    stored, newest, changes = EMPTY, None, []
+    for step in batches_of(sequence, size):
+        state = with_last_fix(stored, newest)
+        if isinstance(step, tuple):
+            kind, seconds = step
+            if kind == "tick":
+                state_after, new = check_time(state, context, at(seconds))
+            else:
+                state_after, new = acknowledge(state, context, K.SEAL_OPENED, at(seconds))
+        else:
+            state_after, new = evaluate(
+                state, context, [r.fix for r in step], assessment_of(step)
+            )
+            last = max((r.fix for r in step), key=lambda f: f.time)
+            newest = last if newest is None or last.time >= newest.time else newest
+        if new or state_after.differs_beyond_last_fix(state):
+            stored = state_after
+        changes += new
+    final = with_last_fix(stored, newest)
+    assert summary(changes) == summary(whole)
+    assert [c.evidence for c in changes if c.kind is not K.TRACKER_SILENT] == [
+        c.evidence for c in whole if c.kind is not K.TRACKER_SILENT
+    ]
+    assert not final.differs_beyond_last_fix(whole_state)
+    assert final.last_fix_at == whole_state.last_fix_at
+
+
+def test_with_last_fix_takes_only_a_newer_fix() -> None:
+    state, _ = run([on(0), band(60)])
+    assert state.last_fix is not None and state.last_fix.distance_m == 450.0
+    assert with_last_fix(state, fix(30)) is state
+    assert with_last_fix(state, fix(60, device="ESEAL-1")) is state
+    newer = with_last_fix(state, fix(90, speed=nan))
+    assert newer.last_fix == Evidence("TRK-1", at(90), 38.9, fix(90).lon, None, None)
+    assert newer.last_fix_devices == frozenset({"TRK-1"})
+    assert not newer.differs_beyond_last_fix(state)
+    assert with_last_fix(EMPTY, None) is EMPTY
+
+
+def test_a_state_differs_beyond_its_last_fix_when_a_run_starts() -> None:
+    quiet, _ = run([on(0), on(10)])
+    running, _ = run([off(20)], quiet)
+    assert running.differs_beyond_last_fix(quiet)
+    moved, _ = run([on(20)], quiet)
+    assert not moved.differs_beyond_last_fix(quiet) and moved != quiet

@@ -42,7 +42,7 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum, StrEnum
 from math import isfinite, isnan
@@ -199,6 +199,16 @@ class MonitorState:
     def is_open(self, kind: AlertKind) -> bool:
         return kind in self.open_alerts
 
+    def differs_beyond_last_fix(self, other: MonitorState) -> bool:
+        """Whether anything but the last fix differs: what a caller that keeps the last fix
+        elsewhere (see ``with_last_fix``) must store again."""
+        return (
+            self.watching_since != other.watching_since
+            or self.open_alerts != other.open_alerts
+            or self.runs != other.runs
+            or self.acknowledged != other.acknowledged
+        )
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types; times RFC 3339 UTC with ``Z``; locations ``[lon, lat]``."""
         return {
@@ -229,6 +239,19 @@ class MonitorState:
             raise ValueError(f"not a monitor state: {exc!r}") from exc
 
 
+def with_last_fix(state: MonitorState, fix: Fix | None) -> MonitorState:
+    """``state`` with ``fix`` as its last fix where ``fix`` is newer than the one it holds.
+
+    For a caller that keeps the newest evaluated fix with the fixes themselves and stores a
+    state only when more than its last fix changed. The kept fix has no distance from the
+    route (the assessment is not stored), so evidence taken from it shows none.
+    """
+    if fix is None or (state.last_fix is not None and state.last_fix.time >= fix.time):
+        return state
+    last = Evidence(fix.device_id, fix.time, fix.lat, fix.lon, _speed_kmh(fix), None)
+    return replace(state, last_fix=last, last_fix_devices=frozenset((fix.device_id,)))
+
+
 # --- the public operations -------------------------------------------------------------
 
 
@@ -245,10 +268,74 @@ def evaluate(
     """
     if len(assessment) != len(fixes):
         raise ValueError(f"assessment has {len(assessment)} rows for {len(fixes)} fixes")
+    state, done = _quiet_prefix(state, context, fixes, assessment)
+    if done == len(fixes):
+        return state, []
+    return _by_rules(state, context, fixes, assessment, done)
+
+
+def _by_rules(
+    state: MonitorState,
+    context: AlertContext,
+    fixes: Sequence[Fix],
+    assessment: Assessment,
+    start: int = 0,
+) -> tuple[MonitorState, list[AlertChange]]:
+    """Every rule on each fix from ``start`` on: what ``evaluate`` does past the quiet ones."""
     monitor = _Monitor(state, context)
-    for i, fix in enumerate(fixes):
-        monitor.fix(fix, _where(assessment, i))
+    for i in range(start, len(fixes)):
+        monitor.fix(fixes[i], _where(assessment, i))
     return monitor.result()
+
+
+def _quiet_prefix(
+    state: MonitorState, context: AlertContext, fixes: Sequence[Fix], assessment: Assessment
+) -> tuple[MonitorState, int]:
+    """Fold the leading fixes that change nothing but the last fix, and how many they are.
+
+    Nearly every fix of a corridor is one: an armed vehicle with nothing open, pending or
+    acknowledged, on the road, moving under the limit, seal closed, on time. Such a fix only
+    becomes the last fix; the rules need not run for it (they were the larger part of the
+    ingest's CPU). The first fix that could start, raise or clear anything ends the prefix
+    and the rules take over from there, so the outcome is the same either way (a property
+    test holds the two paths equal).
+    """
+    last = state.last_fix
+    watching = state.watching_since
+    if (
+        not context.armed or last is None or watching is None
+        or state.open_alerts or state.runs or state.acknowledged
+    ):  # fmt: skip
+        return state, 0
+    rules = context.rules
+    limit = rules.speed_limit_kmh.get(context.mode)
+    time_limit = context.time_limit
+    # The rules raise tracker_silent past the later of these two plus silent_after_s.
+    silent_at = max(watching, last.time) + timedelta(seconds=rules.silent_after_s)
+    done = 0
+    for i, fix in enumerate(fixes):
+        at = fix.time
+        if at <= last.time or at > silent_at or (time_limit is not None and at > time_limit):
+            break
+        if not assessment.inside[i]:  # outside the buffer: a deviation run would start
+            break
+        speed = _speed_kmh(fix)
+        if speed is not None and (
+            (speed < rules.stop_speed_kmh and not assessment.in_stop_zone[i])
+            or (limit is not None and speed > limit)
+        ):
+            break
+        if fix.seal is not None and fix.seal is not SealState.CLOSED:
+            break
+        distance = float(assessment.distance_m[i])
+        last = Evidence(
+            fix.device_id, at, fix.lat, fix.lon, speed, None if isnan(distance) else distance
+        )
+        silent_at = at + timedelta(seconds=rules.silent_after_s)
+        done += 1
+    if done == 0:
+        return state, 0
+    return replace(state, last_fix=last, last_fix_devices=frozenset((last.device_id,))), done
 
 
 def check_time(
@@ -553,6 +640,9 @@ def _speed_kmh(fix: Fix) -> float | None:
 
 
 def _iso(t: datetime) -> str:
+    text = t.isoformat()  # UTC, as nearly every time here is, ends in +00:00
+    if text.endswith("+00:00"):
+        return text[:-6] + "Z"
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

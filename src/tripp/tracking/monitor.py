@@ -1,8 +1,10 @@
 """Glue between stored fixes and the pure alert rules (``geometry``, ``alerts``).
 
-Runs inside the ingest unit of work: the movement's monitor state is locked,
-the new fixes evaluated in time order, alerts opened or cleared, the state
-saved, all committed together with the fixes themselves. A fix older than
+Runs inside the ingest unit of work: the movement is locked and its monitor
+state loaded (``watch``, before the batch's fixes are stored, so the newest
+stored fix is the last one evaluated), the new fixes evaluated in time order,
+alerts opened or cleared, and the state saved if more than its last fix
+changed, all committed together with the fixes themselves. A fix older than
 the last one evaluated is stored first and then the movement's stored fixes
 are replayed from a fresh state, so late fixes are judged in their time order.
 """
@@ -32,6 +34,7 @@ from tripp.tracking.alerts import (
     acknowledge,
     check_time,
     evaluate,
+    with_last_fix,
 )
 from tripp.tracking.geometry import Assessment, CorridorGeometry
 from tripp.tracking.model import Fix
@@ -44,6 +47,8 @@ log = logging.getLogger("tripp.tracking.monitor")
 # now): the webhook outbox hangs here, so a delivery exists if and only if the alert does.
 CHECK_CHUNK = 200  # movements per transaction in a round of the time-driven rules
 AlertListener = Callable[[Connection, dict[str, Any], str, datetime], None]
+# MRN → (the movement, its monitor state with its last fix), as ``Monitor.watch`` loads them.
+Watching = dict[str, tuple[Watched, MonitorState]]
 
 
 class Monitor:
@@ -55,38 +60,59 @@ class Monitor:
         self.check_chunk = CHECK_CHUNK
         self.cache = StateCache()
 
-    def on_batch(
-        self,
-        conn: Connection,
-        groups: Mapping[str, Sequence[Fix]],
-        armed_since: Mapping[str, datetime | None],
-    ) -> StateUpdates:
-        """Evaluate new fixes of several movements; one geometry pass per transport mode.
+    def watch(self, conn: Connection, mrns: Sequence[str]) -> Watching:
+        """Lock the movements a batch is about to add fixes to and load their states.
 
-        Returns the states written, for ``cache.apply`` once the transaction has committed
-        (a copy of a state that was rolled back must never be reused).
+        Called before the batch's fixes are stored: each state's last fix is then the newest
+        stored fix of the movement, which is the last one evaluated for it (quiet fixes are
+        not written into the stored state; see ``on_batch``).
         """
-        mrns = sorted(groups)
+        mrns = sorted(mrns)
         copies = self.cache.copies(mrns)
         modes = self.cache.known_modes(mrns)
         versions = {mrn: version for mrn, (version, _) in copies.items()}
-        work: list[tuple[Watched, MonitorState, list[Fix], bool]] = []
+        loaded: Watching = {}
         for row in store.watch(conn, mrns, versions, modes):
             mode = modes.get(row.mrn) or TransportMode(str(row.mode))
             self.cache.remember_mode(row.mrn, mode)
             movement = Watched(row.mrn, MovementState(row.state), mode, row.time_limit)
-            state = _current(row, copies)
-            fixes = sorted(groups[row.mrn], key=lambda f: (f.time, f.device_id))
+            loaded[row.mrn] = (movement, with_last_fix(_current(row, copies), row.last))
+        return loaded
+
+    def on_batch(
+        self,
+        conn: Connection,
+        loaded: Watching,
+        groups: Mapping[str, Sequence[Fix]],
+        armed_since: Mapping[str, datetime | None],
+    ) -> StateUpdates:
+        """Evaluate the new fixes of movements ``watch`` loaded (the fixes stored by now);
+        one geometry pass per transport mode.
+
+        A state is written only when more than its last fix changed: the last fix is the
+        newest stored one (``watch``), and a vehicle going its way changes nothing else, so
+        most batches write no state at all. Returns the states written, for
+        ``cache.apply`` once the transaction has committed (a copy of a state that was
+        rolled back must never be reused).
+        """
+        work: list[tuple[Watched, MonitorState, list[Fix], bool]] = []
+        for mrn in sorted(groups):
+            if mrn not in loaded:  # no such movement (any more): nothing to judge
+                continue
+            movement, state = loaded[mrn]
+            group = groups[mrn]
+            fixes = sorted(group, key=_fix_order) if len(group) > 1 else list(group)
             replay = state.last_fix_at is not None and fixes[0].time < state.last_fix_at
             if replay:  # a late fix: judge the movement's whole history again, in order
                 fixes, state = (
-                    store.movement_fixes(conn, row.mrn, since=armed_since.get(row.mrn)),
+                    store.movement_fixes(conn, mrn, since=armed_since.get(mrn)),
                     MonitorState(),
                 )
             if fixes:
                 work.append((movement, state, fixes, replay))
         assessments = self._assess_by_mode([(m, f) for m, _, f, _ in work])
         states: dict[str, MonitorState] = {}
+        latest: datetime | None = None
         for (movement, state, fixes, replay), assessment in zip(work, assessments, strict=True):
             new_state, changes = evaluate(state, self._context(movement), fixes, assessment)
             now = fixes[-1].time
@@ -94,13 +120,14 @@ class Monitor:
                 self._rewrite(conn, movement.mrn, changes, now)
             else:
                 self._record(conn, changes, now)
-            states[movement.mrn] = new_state
-        if not work:
+            if replay or changes or new_state.differs_beyond_last_fix(state):
+                states[movement.mrn] = new_state
+                latest = now if latest is None else max(latest, now)
+        if latest is None:
             return {}
         versions = store.save_monitor_states(
-            conn, {m: s.to_json() for m, s in states.items()},
-            max(f[-1].time for _, _, f, _ in work),
-        )  # fmt: skip
+            conn, {m: s.to_json() for m, s in states.items()}, latest
+        )
         return {m: (versions[m], s) for m, s in states.items()}
 
     def _assess_by_mode(self, items: list[tuple[Watched, list[Fix]]]) -> list[Assessment]:
@@ -137,15 +164,15 @@ class Monitor:
     def _check_chunk(self, conn: Connection, mrns: Sequence[str], now: datetime) -> int:
         watched = movement_store.watched(conn, mrns, lock=True)
         raw = store.monitor_states_for(conn, sorted(watched))
+        last = store.last_fixes(conn, sorted(watched))
         changed: dict[str, dict[str, Any]] = {}
         made = 0
         for mrn, movement in sorted(watched.items()):
-            before = raw.get(mrn)
-            state, changes = check_time(_parse(mrn, before), self._context(movement), now)
+            before = with_last_fix(_parse(mrn, raw.get(mrn)), last.get(mrn))
+            state, changes = check_time(before, self._context(movement), now)
             self._record(conn, changes, now)
-            after = state.to_json()
-            if after != before:
-                changed[mrn] = after
+            if changes or state.differs_beyond_last_fix(before) or mrn not in raw:
+                changed[mrn] = state.to_json()
             made += len(changes)
         store.save_monitor_states(conn, changed, now)
         return made
@@ -153,7 +180,8 @@ class Monitor:
     def acknowledge(self, conn: Connection, movement: Movement, kind: str, at: datetime) -> None:
         """A person closes the open alert of ``kind``; the kind stays quiet while its
         condition lasts (a seal still reporting open is not raised again)."""
-        state = _load(conn, movement.mrn)
+        last = store.last_fixes(conn, [movement.mrn]).get(movement.mrn)
+        state = with_last_fix(_load(conn, movement.mrn), last)
         new_state, changes = acknowledge(state, self._context(movement), AlertKind(kind), at)
         self._record(conn, changes, at)
         if not changes:  # the state had lost it (an old replay): close the record anyway
@@ -256,6 +284,10 @@ class Monitor:
         view = alert_view(row)
         for listener in self.listeners:
             listener(conn, view, event, now)
+
+
+def _fix_order(f: Fix) -> tuple[datetime, str]:
+    return (f.time, f.device_id)
 
 
 def _slice(a: Assessment, start: int, end: int) -> Assessment:

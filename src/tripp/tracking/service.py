@@ -98,6 +98,8 @@ class Tracking:
             # A fix belongs to the movement its device is armed for only from the arming on:
             # an older fix (a previous trip's, uploaded late) must not land on this one.
             mrn_of = [_movement_of(f, armed) for f in kept]
+            # Before the fixes are stored: each state's last fix is then the last evaluated.
+            loaded = self.monitor.watch(conn, sorted({m for m in mrn_of if m is not None}))
             new_keys = store.insert_positions(conn, kept, mrn_of, self.clock())
             by_mrn: dict[str, list[Fix]] = defaultdict(list)
             new = []
@@ -108,7 +110,7 @@ class Tracking:
                         by_mrn[mrn].append(f)
             store.upsert_latest(conn, sorted(_newest_per_device(new), key=lambda f: f.device_id))
             since = {mrn: at for mrn, at in armed.values()}
-            written = self.monitor.on_batch(conn, by_mrn, since)
+            written = self.monitor.on_batch(conn, loaded, by_mrn, since)
         self.monitor.cache.apply(written)  # committed: the copies may now be reused
         unknown = len(unique) - len(kept)
         return IngestResult(len(new), len(fixes) - len(new) - unknown, unknown)

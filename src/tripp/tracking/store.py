@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, insert, or_, select, update
+from sqlalchemy import Connection, Row, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tripp.db.tables import (
@@ -87,7 +87,7 @@ def registered(
             "SELECT d.id, d.armed_mrn, d.armed_at"
             " FROM unnest(%b::varchar[]) AS u(id) JOIN devices d ON d.id = u.id",
             (list(device_ids),),
-        )
+        ).all()
     else:
         rows = conn.execute(
             select(devices.c.id, devices.c.armed_mrn, devices.c.armed_at).where(
@@ -170,11 +170,14 @@ def _insert_positions_pg(
         "m": list(mrns),
         "received": received_at,
     }
-    rows = conn.exec_driver_sql(_PG_INSERT_POSITIONS, columns)
-    return {(r[0], _utc(r[1])) for r in rows}
+    rows = conn.exec_driver_sql(_PG_INSERT_POSITIONS, columns).all()
+    # Aware datetimes compare by instant, whatever their zone: no conversion needed.
+    return {(r[0], r[1]) for r in rows}
 
 
 def _utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -278,11 +281,12 @@ def monitor_states_for(conn: Connection, mrns: Sequence[str]) -> dict[str, dict[
 
 @dataclass(frozen=True)
 class Watch:
-    """A movement as the monitor loads it for a batch of fixes.
+    """A movement as the monitor loads it for a batch of fixes, before the batch is stored.
 
     ``mode`` is None where the caller said it knows it already; ``stored`` (the state as
     ``MonitorState.to_json`` wrote it) is None when there is none, or when its ``version``
-    is the one the caller holds a copy of.
+    is the one the caller holds a copy of; ``last`` is the newest fix stored for the
+    movement (see ``last_fixes``).
     """
 
     mrn: str
@@ -291,16 +295,22 @@ class Watch:
     mode: str | None
     version: int | None
     stored: dict[str, Any] | None
+    last: Fix | None
 
 
 _PG_WATCH = """
 SELECT m.mrn, m.state, m.time_limit,
        CASE WHEN u.need_mode THEN m.declaration -> 'transport' ->> 'mode' END,
        s.version,
-       CASE WHEN s.version IS DISTINCT FROM u.cached THEN s.state::text END
+       CASE WHEN s.version IS DISTINCT FROM u.cached THEN s.state::text END,
+       l.device_id, l.time, l.lat, l.lon, l.speed_kmh
 FROM unnest(%(m)b::varchar[], %(c)b::bigint[], %(n)b::bool[]) AS u(mrn, cached, need_mode)
 JOIN movements m ON m.mrn = u.mrn
 LEFT JOIN monitor_states s ON s.mrn = u.mrn
+LEFT JOIN LATERAL (
+    SELECT p.device_id, p.time, p.lat, p.lon, p.speed_kmh FROM positions p
+    WHERE p.mrn = u.mrn ORDER BY p.time DESC LIMIT 1
+) l ON true
 ORDER BY m.mrn
 FOR UPDATE OF m
 """
@@ -329,10 +339,11 @@ def watch(
                 "c": [cached.get(m) for m in mrns],
                 "n": [m not in known_modes for m in mrns],
             },
-        )
+        ).all()
         return [
             Watch(r[0], r[1], _utc(r[2]) if r[2] else None, r[3], r[4],
-                  orjson.loads(r[5]) if r[5] is not None else None)
+                  orjson.loads(r[5]) if r[5] is not None else None,
+                  None if r[6] is None else Fix(r[6], _utc(r[7]), r[8], r[9], r[10]))
             for r in rows
         ]  # fmt: skip
     mode = movements.c.declaration["transport"]["mode"].as_string()
@@ -345,11 +356,52 @@ def watch(
         .where(movements.c.mrn.in_(list(mrns)))
         .order_by(movements.c.mrn)
     )  # fmt: skip
+    last = last_fixes(conn, mrns)  # SQLite: the write transaction already excludes others
     out = []
     for r in conn.execute(query):
         hit = r.version is not None and cached.get(r.mrn) == r.version
         stored = None if hit or r.stored is None else dict(r.stored)
-        out.append(Watch(r.mrn, r.state, r.time_limit, r.mode, r.version, stored))
+        out.append(Watch(r.mrn, r.state, r.time_limit, r.mode, r.version, stored, last.get(r.mrn)))
+    return out
+
+
+_PG_LAST_FIXES = """
+SELECT u.mrn, l.device_id, l.time, l.lat, l.lon, l.speed_kmh
+FROM unnest(%(m)b::varchar[]) AS u(mrn)
+JOIN LATERAL (
+    SELECT p.device_id, p.time, p.lat, p.lon, p.speed_kmh FROM positions p
+    WHERE p.mrn = u.mrn ORDER BY p.time DESC LIMIT 1
+) l ON true
+"""
+
+
+def last_fixes(conn: Connection, mrns: Sequence[str]) -> dict[str, Fix]:
+    """The newest fix stored for each of ``mrns`` that has one (speed, no course or seal).
+
+    Every fix stored for a movement has been evaluated for it in the same transaction, so
+    this is the last fix its monitor saw: the monitor keeps it here rather than rewriting
+    the movement's state for every fix.
+    """
+    if not mrns:
+        return {}
+    if conn.dialect.name == "postgresql":
+        rows: Any = conn.exec_driver_sql(_PG_LAST_FIXES, {"m": list(mrns)}).all()
+    else:
+        newest = (
+            select(positions.c.mrn, func.max(positions.c.time).label("time"))
+            .where(positions.c.mrn.in_(list(mrns)))
+            .group_by(positions.c.mrn)
+            .subquery()
+        )
+        p = positions.c
+        rows = conn.execute(
+            select(p.mrn, p.device_id, p.time, p.lat, p.lon, p.speed_kmh)
+            .join(newest, (newest.c.mrn == p.mrn) & (newest.c.time == p.time))
+            .order_by(p.mrn, p.device_id)
+        ).all()
+    out: dict[str, Fix] = {}
+    for mrn, device_id, at, lat, lon, speed_kmh in rows:
+        out.setdefault(mrn, Fix(device_id, _utc(at), lat, lon, speed_kmh))
     return out
 
 
