@@ -701,9 +701,7 @@ def test_a_state_stored_only_when_more_than_its_last_fix_changed_decides_the_sam
             else:
                 state_after, new = acknowledge(state, context, K.SEAL_OPENED, at(seconds))
         else:
-            state_after, new = evaluate(
-                state, context, [r.fix for r in step], assessment_of(step)
-            )
+            state_after, new = evaluate(state, context, [r.fix for r in step], assessment_of(step))
             last = max((r.fix for r in step), key=lambda f: f.time)
             newest = last if newest is None or last.time >= newest.time else newest
         if new or state_after.differs_beyond_last_fix(state):
