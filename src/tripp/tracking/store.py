@@ -311,6 +311,13 @@ LEFT JOIN LATERAL (
     SELECT p.device_id, p.time, p.lat, p.lon, p.speed_kmh FROM positions p
     WHERE p.mrn = u.mrn ORDER BY p.time DESC LIMIT 1
 ) l ON true
+"""
+
+# Taken before ``_PG_WATCH`` reads, in a statement of its own: a statement that waits for a
+# row lock returns the other tables' rows as its snapshot saw them before the wait, so a
+# state or last fix read in the locking statement could predate the batch it waited for.
+_PG_LOCK_MOVEMENTS = """
+SELECT m.mrn FROM unnest(%(m)b::varchar[]) AS u(mrn) JOIN movements m ON m.mrn = u.mrn
 ORDER BY m.mrn
 FOR UPDATE OF m
 """
@@ -332,6 +339,7 @@ def watch(
     if not mrns:
         return []
     if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_PG_LOCK_MOVEMENTS, {"m": list(mrns)})
         rows = conn.exec_driver_sql(
             _PG_WATCH,
             {
