@@ -163,3 +163,27 @@ def test_quiet_fixes_write_no_state_and_the_clock_judges_by_the_newest_fix(
     late = tracking.ingest([Fix("SC-3", times[2] + timedelta(seconds=1), lat, lon, 60.0, 90.0)])
     assert late.accepted == 1
     assert [raised for raised, _ in silent_alerts()] == [newest + timedelta(seconds=silent_s)]
+
+
+def test_a_worker_keeps_a_copy_of_a_state_it_only_read(
+    api: Api, wiring: Wiring, other_worker: Wiring, tokens: Tokens
+) -> None:
+    """States are seldom written: a worker that only ever reads one (another wrote it) must
+    not parse it again for every batch."""
+    api.call("POST", "/devices", tokens.az_customs, json={"id": "SC-4", "kind": "tracker"})
+    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    api.event(
+        mrn, tokens.az_customs, "release", api.itinerary.office_of_departure,
+        at=start, tracker_id="SC-4",
+    )  # fmt: skip
+    lon, lat = _mid_route(wiring)
+    a, b = wiring.tracking, other_worker.tracking
+    a.ingest([Fix("SC-4", start + timedelta(seconds=10), lat, lon, 60.0, 90.0)])  # A writes
+    version = _stored_version(wiring, mrn)
+    assert b.monitor.cache.copies([mrn]) == {}
+    b.ingest([Fix("SC-4", start + timedelta(seconds=40), lat, lon, 60.0, 90.0)])  # B reads
+    assert _stored_version(wiring, mrn) == version  # a quiet fix: nothing written
+    [(cached_version, state)] = b.monitor.cache.copies([mrn]).values()
+    assert cached_version == version
+    assert state.watching_since == start + timedelta(seconds=10)

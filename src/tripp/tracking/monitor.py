@@ -72,11 +72,19 @@ class Monitor:
         modes = self.cache.known_modes(mrns)
         versions = {mrn: version for mrn, (version, _) in copies.items()}
         loaded: Watching = {}
+        read: dict[str, tuple[int, MonitorState]] = {}
         for row in store.watch(conn, mrns, versions, modes):
             mode = modes.get(row.mrn) or TransportMode(str(row.mode))
             self.cache.remember_mode(row.mrn, mode)
             movement = Watched(row.mrn, MovementState(row.state), mode, row.time_limit)
-            loaded[row.mrn] = (movement, with_last_fix(_current(row, copies), row.last))
+            state = _current(row, copies)
+            if row.stored is not None and row.version is not None:
+                read[row.mrn] = (row.version, state)
+            loaded[row.mrn] = (movement, with_last_fix(state, row.last))
+        # Read under the lock, so committed: kept whatever becomes of this transaction. As
+        # states are seldom written, a worker that only read a state would otherwise parse
+        # it again for every batch (another worker, or the server, wrote it).
+        self.cache.apply(read)
         return loaded
 
     def on_batch(
