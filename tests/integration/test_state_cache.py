@@ -38,6 +38,19 @@ def _mid_route(wiring: Wiring) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
+def _released(api: Api, tokens: Tokens, device: str) -> tuple[str, datetime]:
+    """A movement released with tracker ``device`` (registered here); its MRN and release."""
+    api.call("POST", "/devices", tokens.az_customs, json={"id": device, "kind": "tracker"})
+    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    r = api.event(
+        mrn, tokens.az_customs, "release", api.itinerary.office_of_departure,
+        at=start, tracker_id=device,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    return mrn, start
+
+
 def _stored_version(wiring: Wiring, mrn: str) -> int:
     with wiring.engine.connect() as conn:
         return int(
@@ -50,14 +63,7 @@ def _stored_version(wiring: Wiring, mrn: str) -> int:
 def test_a_worker_never_judges_on_a_stale_copy(
     api: Api, wiring: Wiring, other_worker: Wiring, tokens: Tokens
 ) -> None:
-    api.call("POST", "/devices", tokens.az_customs, json={"id": "SC-1", "kind": "tracker"})
-    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-    r = api.event(
-        mrn, tokens.az_customs, "release", api.itinerary.office_of_departure,
-        at=start, tracker_id="SC-1",
-    )  # fmt: skip
-    assert r.status_code == 201, r.text
+    mrn, start = _released(api, tokens, "SC-1")
     lon, lat = _mid_route(wiring)
     a, b = wiring.tracking, other_worker.tracking
 
@@ -87,13 +93,7 @@ def test_a_worker_never_judges_on_a_stale_copy(
 
 
 def test_a_rolled_back_batch_leaves_no_copy(api: Api, wiring: Wiring, tokens: Tokens) -> None:
-    api.call("POST", "/devices", tokens.az_customs, json={"id": "SC-2", "kind": "tracker"})
-    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-    api.event(
-        mrn, tokens.az_customs, "release", api.itinerary.office_of_departure,
-        at=start, tracker_id="SC-2",
-    )  # fmt: skip
+    mrn, start = _released(api, tokens, "SC-2")
     lon, lat = _mid_route(wiring)
     tracking = wiring.tracking
     tracking.ingest([Fix("SC-2", start + timedelta(seconds=10), lat, lon, 50.0)])
@@ -121,14 +121,7 @@ def test_a_rolled_back_batch_leaves_no_copy(api: Api, wiring: Wiring, tokens: To
 def test_quiet_fixes_write_no_state_and_the_clock_judges_by_the_newest_fix(
     api: Api, wiring: Wiring, tokens: Tokens
 ) -> None:
-    api.call("POST", "/devices", tokens.az_customs, json={"id": "SC-3", "kind": "tracker"})
-    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-    r = api.event(
-        mrn, tokens.az_customs, "release", api.itinerary.office_of_departure,
-        at=start, tracker_id="SC-3",
-    )  # fmt: skip
-    assert r.status_code == 201, r.text
+    mrn, start = _released(api, tokens, "SC-3")
     lon, lat = _mid_route(wiring)
     tracking = wiring.tracking
     silent_s = wiring.corridor.tracking.silent_after_s
@@ -170,13 +163,7 @@ def test_a_worker_keeps_a_copy_of_a_state_it_only_read(
 ) -> None:
     """States are seldom written: a worker that only ever reads one (another wrote it) must
     not parse it again for every batch."""
-    api.call("POST", "/devices", tokens.az_customs, json={"id": "SC-4", "kind": "tracker"})
-    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-    api.event(
-        mrn, tokens.az_customs, "release", api.itinerary.office_of_departure,
-        at=start, tracker_id="SC-4",
-    )  # fmt: skip
+    mrn, start = _released(api, tokens, "SC-4")
     lon, lat = _mid_route(wiring)
     a, b = wiring.tracking, other_worker.tracking
     a.ingest([Fix("SC-4", start + timedelta(seconds=10), lat, lon, 60.0, 90.0)])  # A writes
