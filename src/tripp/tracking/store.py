@@ -298,7 +298,13 @@ class Watch:
     last: Fix | None
 
 
-_PG_WATCH = """
+# A movement's newest stored fix: one backward probe of ix_positions_mrn_time per movement.
+_NEWEST_FIX = """
+    SELECT p.device_id, p.time, p.lat, p.lon, p.speed_kmh FROM positions p
+    WHERE p.mrn = u.mrn ORDER BY p.time DESC LIMIT 1
+"""
+
+_PG_WATCH = f"""
 SELECT m.mrn, m.state, m.time_limit,
        CASE WHEN u.need_mode THEN m.declaration -> 'transport' ->> 'mode' END,
        s.version,
@@ -307,10 +313,7 @@ SELECT m.mrn, m.state, m.time_limit,
 FROM unnest(%(m)b::varchar[], %(c)b::bigint[], %(n)b::bool[]) AS u(mrn, cached, need_mode)
 JOIN movements m ON m.mrn = u.mrn
 LEFT JOIN monitor_states s ON s.mrn = u.mrn
-LEFT JOIN LATERAL (
-    SELECT p.device_id, p.time, p.lat, p.lon, p.speed_kmh FROM positions p
-    WHERE p.mrn = u.mrn ORDER BY p.time DESC LIMIT 1
-) l ON true
+LEFT JOIN LATERAL ({_NEWEST_FIX}) l ON true
 """
 
 # Taken before ``_PG_WATCH`` reads, in a statement of its own: a statement that waits for a
@@ -373,13 +376,10 @@ def watch(
     return out
 
 
-_PG_LAST_FIXES = """
+_PG_LAST_FIXES = f"""
 SELECT u.mrn, l.device_id, l.time, l.lat, l.lon, l.speed_kmh
 FROM unnest(%(m)b::varchar[]) AS u(mrn)
-JOIN LATERAL (
-    SELECT p.device_id, p.time, p.lat, p.lon, p.speed_kmh FROM positions p
-    WHERE p.mrn = u.mrn ORDER BY p.time DESC LIMIT 1
-) l ON true
+JOIN LATERAL ({_NEWEST_FIX}) l ON true
 """
 
 
