@@ -85,7 +85,7 @@ def test_a_batch_that_waited_for_the_movement_reads_what_the_other_committed(
 
     with uow.write() as conn:
         store.watch(conn, [mrn], {}, set())  # the first batch holds the movement
-        store.insert_positions(conn, [fix], [mrn], start)
+        store.store_fixes(conn, [fix], [mrn], start)
         store.save_monitor_states(conn, {mrn: written.to_json()}, start)
         waiting = threading.Thread(target=second_batch)
         waiting.start()

@@ -594,6 +594,30 @@ def test_batches_do_not_change_the_outcome(sequence: list[tuple[int, str, str]],
     assert split_state == whole_state
 
 
+@settings(max_examples=100, deadline=None)
+@given(sequence=steps, before=st.lists(st.sampled_from(KINDS_OF_ROW), max_size=20),
+       after=st.lists(st.sampled_from(KINDS_OF_ROW), max_size=20))  # fmt: skip
+def test_a_movement_judged_from_the_middle_of_a_batch_assessment(
+    sequence: list[tuple[int, str, str]], before: list[str], after: list[str]
+) -> None:
+    """``offset``: the movement's rows inside a batch's assessment, between other
+    movements' rows, give what its own rows give."""
+    rows, seconds = [], 0.0
+    for gap, kind, device in sequence:
+        seconds += gap + 1
+        rows.append(make_row(kind if kind in KINDS_OF_ROW else "on", seconds, device))
+    state, _ = run([on(0)])  # a last fix: the quiet path is open
+    around = [[make_row(kind, 0, "TRK-9") for kind in side] for side in (before, after)]
+    batch = assessment_of(around[0] + rows + around[1])
+    fixes = [r.fix for r in rows]
+    assert evaluate(state, CTX, fixes, batch, len(before)) == run(rows, state)
+
+
+def test_an_offset_past_the_rows_is_refused() -> None:
+    with pytest.raises(ValueError, match="assessment has 2 rows for 2 fixes from row 1"):
+        evaluate(EMPTY, CTX, [fix(0), fix(10)], assessment_of([on(0), on(10)]), 1)
+
+
 @settings(max_examples=50, deadline=None)
 @given(sequence=steps)
 def test_nothing_is_raised_while_unarmed(sequence: list[tuple[int, str, str]]) -> None:

@@ -36,7 +36,13 @@ def make_engine(settings: Settings) -> Engine:
     # request answers 503; but a host that drops packets (failover, partition) would hold
     # each request's thread for the kernel's TCP timeout (minutes), exhausting the thread
     # pool so that nothing answers at all. A URL's own ?connect_timeout= still wins.
-    connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": 5}
+    connect_args: dict[str, Any] = {} if "connect_timeout" in url.query else {"connect_timeout": 5}
+    # Why UTC: tripp keeps every instant in UTC, and psycopg returns timestamps in the
+    # session's zone; in UTC they come back as ``datetime.UTC`` itself, which needs no
+    # conversion, where a server zone such as Etc/UTC cost a conversion per value read
+    # (a fifth of the work of reading a batch's movements in tracking ingest).
+    if "options" not in url.query:
+        connect_args["options"] = "-c timezone=UTC"
     return create_engine(
         url,
         pool_size=settings.db_pool_size,

@@ -267,18 +267,25 @@ def evaluate(
     context: AlertContext,
     fixes: Sequence[Fix],
     assessment: Assessment,
+    offset: int = 0,
 ) -> tuple[MonitorState, list[AlertChange]]:
-    """Fold ``fixes`` (time order; ``assessment`` row i is fix i) into ``state``.
+    """Fold ``fixes`` (time order; ``assessment`` row ``offset + i`` is fix i) into
+    ``state``.
+
+    ``offset`` lets one assessment of a whole batch serve each movement in it: slicing
+    it per movement cost more than evaluating a movement's fix.
 
     Raises ``FixOutOfOrder`` for a fix older than the last evaluated, ValueError when the
-    assessment and the fixes differ in length.
+    assessment has no row for a fix.
     """
-    if len(assessment) != len(fixes):
-        raise ValueError(f"assessment has {len(assessment)} rows for {len(fixes)} fixes")
-    state, done = _quiet_prefix(state, context, fixes, assessment)
+    if offset < 0 or len(assessment) - offset < len(fixes):
+        raise ValueError(
+            f"assessment has {len(assessment)} rows for {len(fixes)} fixes from row {offset}"
+        )
+    state, done = _quiet_prefix(state, context, fixes, assessment, offset)
     if done == len(fixes):
         return state, []
-    return _by_rules(state, context, fixes, assessment, done)
+    return _by_rules(state, context, fixes, assessment, done, offset)
 
 
 def _by_rules(
@@ -287,16 +294,21 @@ def _by_rules(
     fixes: Sequence[Fix],
     assessment: Assessment,
     start: int = 0,
+    offset: int = 0,
 ) -> tuple[MonitorState, list[AlertChange]]:
     """Every rule on each fix from ``start`` on: what ``evaluate`` does past the quiet ones."""
     monitor = _Monitor(state, context)
     for i in range(start, len(fixes)):
-        monitor.fix(fixes[i], _where(assessment, i))
+        monitor.fix(fixes[i], _where(assessment, offset + i))
     return monitor.result()
 
 
 def _quiet_prefix(
-    state: MonitorState, context: AlertContext, fixes: Sequence[Fix], assessment: Assessment
+    state: MonitorState,
+    context: AlertContext,
+    fixes: Sequence[Fix],
+    assessment: Assessment,
+    offset: int = 0,
 ) -> tuple[MonitorState, int]:
     """Fold the leading fixes that change nothing but the last fix, and how many they are.
 
@@ -320,21 +332,26 @@ def _quiet_prefix(
     # The rules raise tracker_silent past the later of these two plus silent_after_s.
     silent_at = max(watching, last.time) + timedelta(seconds=rules.silent_after_s)
     done = 0
-    for i, fix in enumerate(fixes):
+    inside, in_stop_zone, distance_m = (
+        assessment.inside,
+        assessment.in_stop_zone,
+        assessment.distance_m,
+    )
+    for i, fix in enumerate(fixes, offset):
         at = fix.time
         if at <= last.time or at > silent_at or (time_limit is not None and at > time_limit):
             break
-        if not assessment.inside[i]:  # outside the buffer: a deviation run would start
+        if not inside[i]:  # outside the buffer: a deviation run would start
             break
         speed = _speed_kmh(fix)
         if speed is not None and (
-            (speed < rules.stop_speed_kmh and not assessment.in_stop_zone[i])
+            (speed < rules.stop_speed_kmh and not in_stop_zone[i])
             or (limit is not None and speed > limit)
         ):
             break
         if fix.seal is not None and fix.seal is not SealState.CLOSED:
             break
-        distance = float(assessment.distance_m[i])
+        distance = float(distance_m[i])
         last = Evidence(
             fix.device_id, at, fix.lat, fix.lon, speed, None if isnan(distance) else distance
         )

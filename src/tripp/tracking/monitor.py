@@ -121,8 +121,10 @@ class Monitor:
         assessments = self._assess_by_mode([(m, f) for m, _, f, _ in work])
         states: dict[str, MonitorState] = {}
         latest: datetime | None = None
-        for (movement, state, fixes, replay), assessment in zip(work, assessments, strict=True):
-            new_state, changes = evaluate(state, self._context(movement), fixes, assessment)
+        for (movement, state, fixes, replay), (assessment, offset) in zip(
+            work, assessments, strict=True
+        ):
+            new_state, changes = evaluate(state, self._context(movement), fixes, assessment, offset)
             now = fixes[-1].time
             if replay:
                 self._rewrite(conn, movement.mrn, changes, now)
@@ -138,9 +140,12 @@ class Monitor:
         )
         return {m: (versions[m], s) for m, s in states.items()}
 
-    def _assess_by_mode(self, items: list[tuple[Watched, list[Fix]]]) -> list[Assessment]:
-        """Each movement's assessment, computed in one vectorised call per mode."""
-        out: list[Assessment | None] = [None] * len(items)
+    def _assess_by_mode(
+        self, items: list[tuple[Watched, list[Fix]]]
+    ) -> list[tuple[Assessment, int]]:
+        """Each movement's assessment, computed in one vectorised call per mode: the
+        mode's assessment and the row of the movement's first fix in it."""
+        out: list[tuple[Assessment, int] | None] = [None] * len(items)
         by_mode: dict[TransportMode, list[int]] = {}
         for i, (movement, _) in enumerate(items):
             by_mode.setdefault(movement.mode, []).append(i)
@@ -149,9 +154,8 @@ class Monitor:
             whole = self.geometry.assess_fixes(mode, fixes)
             start = 0
             for i in indexes:
-                end = start + len(items[i][1])
-                out[i] = _slice(whole, start, end)
-                start = end
+                out[i] = (whole, start)
+                start += len(items[i][1])
         return [a for a in out if a is not None]
 
     def check_time(self, uow: UnitOfWork, now: datetime) -> int:
@@ -296,13 +300,6 @@ class Monitor:
 
 def _fix_order(f: Fix) -> tuple[datetime, str]:
     return (f.time, f.device_id)
-
-
-def _slice(a: Assessment, start: int, end: int) -> Assessment:
-    return Assessment(
-        inside=a.inside[start:end], inside_clear=a.inside_clear[start:end],
-        distance_m=a.distance_m[start:end], in_stop_zone=a.in_stop_zone[start:end],
-    )  # fmt: skip
 
 
 def _current(row: store.Watch, copies: Mapping[str, tuple[int, MonitorState]]) -> MonitorState:

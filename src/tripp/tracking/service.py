@@ -100,20 +100,16 @@ class Tracking:
             mrn_of = [_movement_of(f, armed) for f in kept]
             # Before the fixes are stored: each state's last fix is then the last evaluated.
             loaded = self.monitor.watch(conn, sorted({m for m in mrn_of if m is not None}))
-            new_keys = store.insert_positions(conn, kept, mrn_of, self.clock())
+            new_keys = store.store_fixes(conn, kept, mrn_of, self.clock())
             by_mrn: dict[str, list[Fix]] = defaultdict(list)
-            new = []
             for f, mrn in zip(kept, mrn_of, strict=True):
-                if (f.device_id, f.time) in new_keys:
-                    new.append(f)
-                    if mrn is not None:
-                        by_mrn[mrn].append(f)
-            store.upsert_latest(conn, sorted(_newest_per_device(new), key=lambda f: f.device_id))
+                if mrn is not None and (f.device_id, f.time) in new_keys:
+                    by_mrn[mrn].append(f)
             since = {mrn: at for mrn, at in armed.values()}
             written = self.monitor.on_batch(conn, loaded, by_mrn, since)
         self.monitor.cache.apply(written)  # committed: the copies may now be reused
         unknown = len(unique) - len(kept)
-        return IngestResult(len(new), len(fixes) - len(new) - unknown, unknown)
+        return IngestResult(len(new_keys), len(fixes) - len(new_keys) - unknown, unknown)
 
     def check_time(self) -> int:
         """Run the time-driven rules (overdue, tracker_silent) for every armed movement."""
@@ -184,14 +180,6 @@ class Tracking:
 def _movement_of(f: Fix, armed: dict[str, tuple[str, datetime]]) -> str | None:
     found = armed.get(f.device_id)
     return found[0] if found is not None and f.time >= found[1] else None
-
-
-def _newest_per_device(fixes: Sequence[Fix]) -> list[Fix]:
-    newest: dict[str, Fix] = {}
-    for f in fixes:
-        if f.device_id not in newest or f.time > newest[f.device_id].time:
-            newest[f.device_id] = f
-    return list(newest.values())
 
 
 def alert_scope(actor: Actor) -> Any:

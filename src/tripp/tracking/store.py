@@ -114,27 +114,48 @@ def _position_row(f: Fix, mrn: str | None, received_at: datetime) -> dict[str, A
 # every call and cost 7x a plain executemany). Arrays go in binary (``%(name)b``): psycopg
 # escapes text arrays element by element with a regular expression, which cost 150 ms for
 # 1,000 JSON strings against 1 ms in binary.
-_PG_INSERT_POSITIONS = """
-INSERT INTO positions
-    (device_id, time, lat, lon, speed_kmh, course, seal, attributes, mrn, received_at)
-SELECT d, t, la, lo, sp, co, se, at::jsonb, m, %(received)s
-FROM unnest(%(d)b::varchar[], %(t)b::timestamptz[], %(la)b::float8[], %(lo)b::float8[],
-            %(sp)b::float8[], %(co)b::float8[], %(se)b::varchar[], %(at)b::text[],
-            %(m)b::varchar[]) AS u(d, t, la, lo, sp, co, se, at, m)
-ON CONFLICT (device_id, time) DO NOTHING
-RETURNING device_id, time
+#
+# The same statement keeps the latest position per device from the rows it inserted, so the
+# fixes cross the wire once, not twice. DISTINCT ON gives one row per device (an upsert may
+# not touch a row twice) in device order, the order every batch locks those rows in; and it
+# sorts all the inserted rows before the first upsert, so positions are written first.
+_PG_STORE_FIXES = """
+WITH new AS (
+    INSERT INTO positions
+        (device_id, time, lat, lon, speed_kmh, course, seal, attributes, mrn, received_at)
+    SELECT d, t, la, lo, sp, co, se, at::jsonb, m, %(received)s
+    FROM unnest(%(d)b::varchar[], %(t)b::timestamptz[], %(la)b::float8[], %(lo)b::float8[],
+                %(sp)b::float8[], %(co)b::float8[], %(se)b::varchar[], %(at)b::text[],
+                %(m)b::varchar[]) AS u(d, t, la, lo, sp, co, se, at, m)
+    ON CONFLICT (device_id, time) DO NOTHING
+    RETURNING device_id, time, lat, lon, speed_kmh, course, seal
+), newest AS (
+    SELECT DISTINCT ON (device_id) * FROM new ORDER BY device_id, time DESC
+), latest AS (
+    INSERT INTO latest_positions AS l (device_id, time, lat, lon, speed_kmh, course, seal)
+    SELECT * FROM newest ORDER BY device_id
+    ON CONFLICT (device_id) DO UPDATE SET
+        time = excluded.time, lat = excluded.lat, lon = excluded.lon,
+        speed_kmh = excluded.speed_kmh, course = excluded.course, seal = excluded.seal
+    WHERE l.time < excluded.time
+)
+SELECT device_id, time FROM new
 """
 
 
-def insert_positions(
+def store_fixes(
     conn: Connection, fixes: Sequence[Fix], mrns: Sequence[str | None], received_at: datetime
 ) -> set[tuple[str, datetime]]:
-    """Store fixes not stored before, ``mrns[i]`` the movement fix i belongs to (None for
-    none); returns the (device, time) keys that were new."""
+    """Store the fixes not stored before, ``mrns[i]`` the movement fix i belongs to (None
+    for none), and keep each device's newest as its latest position (an older fix arriving
+    late never replaces it); returns the (device, time) keys that were new.
+
+    ``fixes`` in (device, time) order: concurrent batches then lock rows in one order.
+    """
     if not fixes:
         return set()
     if conn.dialect.name == "postgresql":
-        return _insert_positions_pg(conn, fixes, mrns, received_at)
+        return _store_fixes_pg(conn, fixes, mrns, received_at)
     statement = (
         _insert(conn, positions)
         .on_conflict_do_nothing(index_elements=["device_id", "time"])
@@ -144,7 +165,13 @@ def insert_positions(
         statement,
         [_position_row(f, mrn, received_at) for f, mrn in zip(fixes, mrns, strict=True)],
     )
-    return {(r.device_id, _utc(r.time)) for r in rows}
+    new = {(r.device_id, _utc(r.time)) for r in rows}
+    newest: dict[str, Fix] = {}
+    for f in fixes:
+        if (f.device_id, f.time) in new:
+            newest[f.device_id] = f  # time order within a device: the last one is newest
+    _upsert_latest_sqlite(conn, list(newest.values()))
+    return new
 
 
 def _finite(attributes: Any) -> dict[str, Any]:
@@ -155,7 +182,7 @@ def _finite(attributes: Any) -> dict[str, Any]:
     }
 
 
-def _insert_positions_pg(
+def _store_fixes_pg(
     conn: Connection, fixes: Sequence[Fix], mrns: Sequence[str | None], received_at: datetime
 ) -> set[tuple[str, datetime]]:
     columns: dict[str, Any] = {
@@ -170,7 +197,7 @@ def _insert_positions_pg(
         "m": list(mrns),
         "received": received_at,
     }
-    rows = conn.exec_driver_sql(_PG_INSERT_POSITIONS, columns).all()
+    rows = conn.exec_driver_sql(_PG_STORE_FIXES, columns).all()
     # Aware datetimes compare by instant, whatever their zone: no conversion needed.
     return {(r[0], r[1]) for r in rows}
 
@@ -181,32 +208,8 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-_PG_UPSERT_LATEST = """
-INSERT INTO latest_positions AS l (device_id, time, lat, lon, speed_kmh, course, seal)
-SELECT * FROM unnest(%(d)b::varchar[], %(t)b::timestamptz[], %(la)b::float8[],
-                     %(lo)b::float8[], %(sp)b::float8[], %(co)b::float8[], %(se)b::varchar[])
-ON CONFLICT (device_id) DO UPDATE SET
-    time = excluded.time, lat = excluded.lat, lon = excluded.lon,
-    speed_kmh = excluded.speed_kmh, course = excluded.course, seal = excluded.seal
-WHERE l.time < excluded.time
-"""
-
-
-def upsert_latest(conn: Connection, newest: Sequence[Fix]) -> None:
-    """Keep the newest fix per device; an older fix arriving late never replaces it.
-    ``newest``: at most one fix per device, in device order (the lock order)."""
+def _upsert_latest_sqlite(conn: Connection, newest: Sequence[Fix]) -> None:
     if not newest:
-        return
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
-            _PG_UPSERT_LATEST,
-            {
-                "d": [f.device_id for f in newest], "t": [f.time for f in newest],
-                "la": [f.lat for f in newest], "lo": [f.lon for f in newest],
-                "sp": [f.speed_kmh for f in newest], "co": [f.course for f in newest],
-                "se": [f.seal.value if f.seal else None for f in newest],
-            },
-        )  # fmt: skip
         return
     statement = _insert(conn, latest_positions)
     excluded = statement.excluded
