@@ -28,6 +28,7 @@ from tripp.tracking.alerts import (
     acknowledge,
     check_time,
     evaluate,
+    quiet_count,
     with_last_fix,
 )
 from tripp.tracking.geometry import Assessment
@@ -709,7 +710,8 @@ def test_a_state_stored_only_when_more_than_its_last_fix_changed_decides_the_sam
     sequence: list[tuple[int, str, str]], size: int, limit_s: int
 ) -> None:
     """The store's protocol: a state is written only when ``differs_beyond_last_fix``, and
-    read back with the newest stored fix (``with_last_fix``). Alerts come out the same, at
+    read back with the newest stored fix (``with_last_fix``); a batch whose fixes are all
+    quiet (``quiet_count``, told the newest fix's time) is not evaluated at all. Alerts come out the same, at
     the same times, as with the state kept whole; only the distance of that last fix is
     lost, which only a silent tracker's evidence shows."""
     context = dataclasses.replace(CTX, time_limit=at(limit_s))
@@ -725,7 +727,16 @@ def test_a_state_stored_only_when_more_than_its_last_fix_changed_decides_the_sam
             else:
                 state_after, new = acknowledge(state, context, K.SEAL_OPENED, at(seconds))
         else:
-            state_after, new = evaluate(state, context, [r.fix for r in step], assessment_of(step))
+            fixes, assessment = [r.fix for r in step], assessment_of(step)
+            # As the monitor does: all quiet, nothing to evaluate or store (the state and its
+            # newest fix are never merged); otherwise evaluate the merged state.
+            last_at = None if newest is None else newest.time
+            quiet = quiet_count(stored, context, fixes, assessment, last_at=last_at)
+            assert quiet == quiet_count(state, context, fixes, assessment)
+            if quiet == len(fixes):
+                state_after, new = state, []
+            else:
+                state_after, new = evaluate(state, context, fixes, assessment)
             last = max((r.fix for r in step), key=lambda f: f.time)
             newest = last if newest is None or last.time >= newest.time else newest
         if new or state_after.differs_beyond_last_fix(state):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, exists, insert, select, tuple_, update
 
@@ -134,9 +134,11 @@ def get_movements(conn: Connection, mrns: Sequence[str]) -> list[Movement]:
     return [_movement(rows[m]) for m in mrns if m in rows]
 
 
-@dataclass(frozen=True)
-class Watched:
-    """What tracking needs of a movement, read without parsing its declaration."""
+class Watched(NamedTuple):
+    """What tracking needs of a movement, read without parsing its declaration.
+
+    A tuple: tracking loads one per movement of every batch of fixes, and uses it as a key.
+    """
 
     mrn: str
     state: MovementState

@@ -303,14 +303,16 @@ def _by_rules(
     return monitor.result()
 
 
-def _quiet_prefix(
+def quiet_count(
     state: MonitorState,
     context: AlertContext,
     fixes: Sequence[Fix],
     assessment: Assessment,
     offset: int = 0,
-) -> tuple[MonitorState, int]:
-    """Fold the leading fixes that change nothing but the last fix, and how many they are.
+    *,
+    last_at: datetime | None = None,
+) -> int:
+    """How many leading ``fixes`` change nothing but the last fix (``evaluate``'s terms).
 
     Nearly every fix of a corridor is one: an armed vehicle with nothing open, pending or
     acknowledged, on the road, moving under the limit, seal closed, on time. Such a fix only
@@ -318,28 +320,31 @@ def _quiet_prefix(
     ingest's CPU). The first fix that could start, raise or clear anything ends the prefix
     and the rules take over from there, so the outcome is the same either way (a property
     test holds the two paths equal).
+
+    ``last_at``: the time of a last fix kept outside ``state`` (``with_last_fix``), counted
+    where it is newer than the state's own. A caller that finds every fix quiet has nothing
+    to store, so it need not build the state, or its last fix, at all.
     """
-    last = state.last_fix
     watching = state.watching_since
+    last_time = state.last_fix_at
+    if last_at is not None and (last_time is None or last_at > last_time):
+        last_time = last_at
     if (
-        not context.armed or last is None or watching is None
+        not context.armed or last_time is None or watching is None
         or state.open_alerts or state.runs or state.acknowledged
     ):  # fmt: skip
-        return state, 0
+        return 0
     rules = context.rules
     limit = rules.speed_limit_kmh.get(context.mode)
     time_limit = context.time_limit
+    silent_s = timedelta(seconds=rules.silent_after_s)
     # The rules raise tracker_silent past the later of these two plus silent_after_s.
-    silent_at = max(watching, last.time) + timedelta(seconds=rules.silent_after_s)
+    silent_at = max(watching, last_time) + silent_s
+    inside, in_stop_zone = assessment.inside, assessment.in_stop_zone
     done = 0
-    inside, in_stop_zone, distance_m = (
-        assessment.inside,
-        assessment.in_stop_zone,
-        assessment.distance_m,
-    )
     for i, fix in enumerate(fixes, offset):
         at = fix.time
-        if at <= last.time or at > silent_at or (time_limit is not None and at > time_limit):
+        if at <= last_time or at > silent_at or (time_limit is not None and at > time_limit):
             break
         if not inside[i]:  # outside the buffer: a deviation run would start
             break
@@ -351,14 +356,30 @@ def _quiet_prefix(
             break
         if fix.seal is not None and fix.seal is not SealState.CLOSED:
             break
-        distance = float(distance_m[i])
-        last = Evidence(
-            fix.device_id, at, fix.lat, fix.lon, speed, None if isnan(distance) else distance
-        )
-        silent_at = at + timedelta(seconds=rules.silent_after_s)
+        last_time = at
+        silent_at = at + silent_s
         done += 1
+    return done
+
+
+def _quiet_prefix(
+    state: MonitorState,
+    context: AlertContext,
+    fixes: Sequence[Fix],
+    assessment: Assessment,
+    offset: int = 0,
+) -> tuple[MonitorState, int]:
+    """Fold the leading quiet fixes (``quiet_count``): the last of them becomes the last
+    fix; how many they are."""
+    done = quiet_count(state, context, fixes, assessment, offset)
     if done == 0:
         return state, 0
+    fix = fixes[done - 1]
+    distance = float(assessment.distance_m[offset + done - 1])
+    last = Evidence(
+        fix.device_id, fix.time, fix.lat, fix.lon, _speed_kmh(fix),
+        None if isnan(distance) else distance,
+    )  # fmt: skip
     return _with_last(state, last), done
 
 

@@ -34,6 +34,7 @@ from tripp.tracking.alerts import (
     acknowledge,
     check_time,
     evaluate,
+    quiet_count,
     with_last_fix,
 )
 from tripp.tracking.geometry import Assessment, CorridorGeometry
@@ -47,8 +48,12 @@ log = logging.getLogger("tripp.tracking.monitor")
 # now): the webhook outbox hangs here, so a delivery exists if and only if the alert does.
 CHECK_CHUNK = 200  # movements per transaction in a round of the time-driven rules
 AlertListener = Callable[[Connection, dict[str, Any], str, datetime], None]
-# MRN → (the movement, its monitor state with its last fix), as ``Monitor.watch`` loads them.
-Watching = dict[str, tuple[Watched, MonitorState]]
+# MRN → (the movement, its monitor state as stored, its newest stored fix), as
+# ``Monitor.watch`` loads them; the state's last fix is the newer of the two.
+Watching = dict[str, tuple[Watched, MonitorState, store.Watch]]
+# Contexts kept per movement as loaded (a tuple, so a new state or time limit is a new key).
+CONTEXTS_KEPT = 50_000
+_MOVEMENT_STATES = {s.value: s for s in MovementState}
 
 
 class Monitor:
@@ -59,13 +64,14 @@ class Monitor:
         self.listeners: list[AlertListener] = []
         self.check_chunk = CHECK_CHUNK
         self.cache = StateCache()
+        self._contexts: dict[Watched, AlertContext] = {}
 
     def watch(self, conn: Connection, mrns: Sequence[str]) -> Watching:
         """Lock the movements a batch is about to add fixes to and load their states.
 
-        Called before the batch's fixes are stored: each state's last fix is then the newest
-        stored fix of the movement, which is the last one evaluated for it (quiet fixes are
-        not written into the stored state; see ``on_batch``).
+        Called before the batch's fixes are stored: the newest stored fix of the movement is
+        then the last one evaluated for it (quiet fixes are not written into the stored
+        state; see ``on_batch``).
         """
         mrns = sorted(mrns)
         copies = self.cache.copies(mrns)
@@ -76,11 +82,11 @@ class Monitor:
         for row in store.watch(conn, mrns, versions, modes):
             mode = modes.get(row.mrn) or TransportMode(str(row.mode))
             self.cache.remember_mode(row.mrn, mode)
-            movement = Watched(row.mrn, MovementState(row.state), mode, row.time_limit)
+            movement = Watched(row.mrn, _MOVEMENT_STATES[row.state], mode, row.time_limit)
             state = _current(row, copies)
             if row.stored is not None and row.version is not None:
                 read[row.mrn] = (row.version, state)
-            loaded[row.mrn] = (movement, with_last_fix(state, row.last))
+            loaded[row.mrn] = (movement, state, row)
         # Read under the lock, so committed: kept whatever becomes of this transaction. As
         # states are seldom written, a worker that only read a state would otherwise parse
         # it again for every batch (another worker, or the server, wrote it).
@@ -103,34 +109,42 @@ class Monitor:
         ``cache.apply`` once the transaction has committed (a copy of a state that was
         rolled back must never be reused).
         """
-        work: list[tuple[Watched, MonitorState, list[Fix], bool]] = []
+        # (movement, state, fixes, its load) or, to replay, (movement, fresh state, the
+        # movement's stored fixes, None).
+        work: list[tuple[Watched, MonitorState, list[Fix], store.Watch | None]] = []
         for mrn in sorted(groups):
             if mrn not in loaded:  # no such movement (any more): nothing to judge
                 continue
-            movement, state = loaded[mrn]
+            movement, state, row = loaded[mrn]
             group = groups[mrn]
             fixes = sorted(group, key=_fix_order) if len(group) > 1 else list(group)
-            replay = state.last_fix_at is not None and fixes[0].time < state.last_fix_at
-            if replay:  # a late fix: judge the movement's whole history again, in order
-                fixes, state = (
-                    store.movement_fixes(conn, mrn, since=armed_since.get(mrn)),
-                    MonitorState(),
-                )
-            if fixes:
-                work.append((movement, state, fixes, replay))
+            last_at = _newer(state.last_fix_at, row.last_at)
+            if last_at is not None and fixes[0].time < last_at:
+                # A late fix: judge the movement's whole history again, in order.
+                fixes = store.movement_fixes(conn, mrn, since=armed_since.get(mrn))
+                if fixes:
+                    work.append((movement, MonitorState(), fixes, None))
+            else:
+                work.append((movement, state, fixes, row))
         assessments = self._assess_by_mode([(m, f) for m, _, f, _ in work])
         states: dict[str, MonitorState] = {}
         latest: datetime | None = None
-        for (movement, state, fixes, replay), (assessment, offset) in zip(
+        for (movement, state, fixes, load), (assessment, offset) in zip(
             work, assessments, strict=True
         ):
-            new_state, changes = evaluate(state, self._context(movement), fixes, assessment, offset)
+            context = self._context(movement)
+            if load is not None:
+                quiet = quiet_count(state, context, fixes, assessment, offset, last_at=load.last_at)
+                if quiet == len(fixes):
+                    continue  # only the last fix changes, and it is stored as a fix
+                state = with_last_fix(state, load.last)
+            new_state, changes = evaluate(state, context, fixes, assessment, offset)
             now = fixes[-1].time
-            if replay:
+            if load is None:
                 self._rewrite(conn, movement.mrn, changes, now)
             else:
                 self._record(conn, changes, now)
-            if replay or changes or new_state.differs_beyond_last_fix(state):
+            if load is None or changes or new_state.differs_beyond_last_fix(state):
                 states[movement.mrn] = new_state
                 latest = now if latest is None else max(latest, now)
         if latest is None:
@@ -202,6 +216,16 @@ class Monitor:
         store.save_monitor_state(conn, movement.mrn, new_state.to_json(), at)
 
     def _context(self, movement: Movement | Watched) -> AlertContext:
+        if isinstance(movement, Watched):  # one per movement and batch: kept
+            found = self._contexts.get(movement)
+            if found is None:
+                if len(self._contexts) >= CONTEXTS_KEPT:
+                    self._contexts.clear()
+                found = self._contexts[movement] = self._new_context(movement)
+            return found
+        return self._new_context(movement)
+
+    def _new_context(self, movement: Movement | Watched) -> AlertContext:
         mode = (
             movement.mode if isinstance(movement, Watched) else movement.declaration.transport.mode
         )
@@ -296,6 +320,10 @@ class Monitor:
         view = alert_view(row)
         for listener in self.listeners:
             listener(conn, view, event, now)
+
+
+def _newer(a: datetime | None, b: datetime | None) -> datetime | None:
+    return a if b is None or (a is not None and a >= b) else b
 
 
 def _fix_order(f: Fix) -> tuple[datetime, str]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Container, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, Row, func, insert, or_, select, update
@@ -282,14 +281,16 @@ def monitor_states_for(conn: Connection, mrns: Sequence[str]) -> dict[str, dict[
     return {r.mrn: dict(r.state) for r in conn.execute(query)}
 
 
-@dataclass(frozen=True)
-class Watch:
+class Watch(NamedTuple):
     """A movement as the monitor loads it for a batch of fixes, before the batch is stored.
 
     ``mode`` is None where the caller said it knows it already; ``stored`` (the state as
     ``MonitorState.to_json`` wrote it) is None when there is none, or when its ``version``
-    is the one the caller holds a copy of; ``last`` is the newest fix stored for the
-    movement (see ``last_fixes``).
+    is the one the caller holds a copy of; ``newest`` is the newest fix stored for the
+    movement (see ``last_fixes``) as (device_id, time, lat, lon, speed_kmh), or None.
+
+    A tuple, not a dataclass, and the newest fix a ``Fix`` only on demand: a batch loads
+    one per movement, and for most of them nothing but the newest fix's time is looked at.
     """
 
     mrn: str
@@ -298,7 +299,15 @@ class Watch:
     mode: str | None
     version: int | None
     stored: dict[str, Any] | None
-    last: Fix | None
+    newest: tuple[str, datetime, float, float, float | None] | None
+
+    @property
+    def last_at(self) -> datetime | None:
+        return None if self.newest is None else self.newest[1]
+
+    @property
+    def last(self) -> Fix | None:
+        return None if self.newest is None else Fix(*self.newest)
 
 
 # A movement's newest stored fix: one backward probe of ix_positions_mrn_time per movement.
@@ -307,25 +316,30 @@ _NEWEST_FIX = """
     WHERE p.mrn = u.mrn ORDER BY p.time DESC LIMIT 1
 """
 
-_PG_WATCH = f"""
-SELECT m.mrn, m.state, m.time_limit,
-       CASE WHEN u.need_mode THEN m.declaration -> 'transport' ->> 'mode' END,
-       s.version,
-       CASE WHEN s.version IS DISTINCT FROM u.cached THEN s.state::text END,
-       l.device_id, l.time, l.lat, l.lon, l.speed_kmh
-FROM unnest(%(m)b::varchar[], %(c)b::bigint[], %(n)b::bool[]) AS u(mrn, cached, need_mode)
-JOIN movements m ON m.mrn = u.mrn
-LEFT JOIN monitor_states s ON s.mrn = u.mrn
-LEFT JOIN LATERAL ({_NEWEST_FIX}) l ON true
-"""
-
-# Taken before ``_PG_WATCH`` reads, in a statement of its own: a statement that waits for a
-# row lock returns the other tables' rows as its snapshot saw them before the wait, so a
-# state or last fix read in the locking statement could predate the batch it waited for.
+# The lock, and what the movement row holds: a row that a locking statement waited for is
+# returned as the waited-for transaction left it (PostgreSQL reads it again), so these
+# columns are current. The declaration's mode only where the caller does not know it.
 _PG_LOCK_MOVEMENTS = """
-SELECT m.mrn FROM unnest(%(m)b::varchar[]) AS u(mrn) JOIN movements m ON m.mrn = u.mrn
+SELECT m.mrn, m.state, m.time_limit,
+       CASE WHEN u.need_mode THEN m.declaration -> 'transport' ->> 'mode' END
+FROM unnest(%(m)b::varchar[], %(n)b::bool[]) AS u(mrn, need_mode)
+JOIN movements m ON m.mrn = u.mrn
 ORDER BY m.mrn
 FOR UPDATE OF m
+"""
+
+# After the lock, in a statement of its own: a statement that waits for a row lock returns
+# the other tables' rows as its snapshot saw them before the wait, so a state or newest fix
+# read in the locking statement could predate the batch it waited for. One row per MRN
+# given, in the order given.
+_PG_WATCH = f"""
+SELECT s.version,
+       CASE WHEN s.version IS DISTINCT FROM u.cached THEN s.state::text END,
+       l.device_id, l.time, l.lat, l.lon, l.speed_kmh
+FROM unnest(%(m)b::varchar[], %(c)b::bigint[]) WITH ORDINALITY AS u(mrn, cached, i)
+LEFT JOIN monitor_states s ON s.mrn = u.mrn
+LEFT JOIN LATERAL ({_NEWEST_FIX}) l ON true
+ORDER BY u.i
 """
 
 
@@ -336,7 +350,7 @@ def watch(
     known_modes: Container[str],
 ) -> list[Watch]:
     """Lock ``mrns`` (in MRN order, so concurrent batches cannot deadlock) until the
-    transaction ends and load what the monitor needs of each, in one round trip.
+    transaction ends and load what the monitor needs of each existing one.
 
     ``cached``: the state versions the caller holds parsed copies of (their stored state is
     not sent again); ``known_modes``: MRNs whose transport mode the caller knows (a
@@ -345,20 +359,20 @@ def watch(
     if not mrns:
         return []
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_PG_LOCK_MOVEMENTS, {"m": list(mrns)})
+        locked = conn.exec_driver_sql(
+            _PG_LOCK_MOVEMENTS, {"m": list(mrns), "n": [m not in known_modes for m in mrns]}
+        ).all()
+        if not locked:
+            return []
+        held = [r[0] for r in locked]
         rows = conn.exec_driver_sql(
-            _PG_WATCH,
-            {
-                "m": list(mrns),
-                "c": [cached.get(m) for m in mrns],
-                "n": [m not in known_modes for m in mrns],
-            },
+            _PG_WATCH, {"m": held, "c": [cached.get(m) for m in held]}
         ).all()
         return [
-            Watch(r[0], r[1], _utc(r[2]) if r[2] else None, r[3], r[4],
-                  orjson.loads(r[5]) if r[5] is not None else None,
-                  None if r[6] is None else Fix(r[6], _utc(r[7]), r[8], r[9], r[10]))
-            for r in rows
+            Watch(m[0], m[1], _utc(m[2]) if m[2] else None, m[3], r[0],
+                  orjson.loads(r[1]) if r[1] is not None else None,
+                  None if r[2] is None else (r[2], _utc(r[3]), r[4], r[5], r[6]))
+            for m, r in zip(locked, rows, strict=True)
         ]  # fmt: skip
     mode = movements.c.declaration["transport"]["mode"].as_string()
     query = (
@@ -375,7 +389,9 @@ def watch(
     for r in conn.execute(query):
         hit = r.version is not None and cached.get(r.mrn) == r.version
         stored = None if hit or r.stored is None else dict(r.stored)
-        out.append(Watch(r.mrn, r.state, r.time_limit, r.mode, r.version, stored, last.get(r.mrn)))
+        f = last.get(r.mrn)
+        newest = None if f is None else (f.device_id, f.time, f.lat, f.lon, f.speed_kmh)
+        out.append(Watch(r.mrn, r.state, r.time_limit, r.mode, r.version, stored, newest))
     return out
 
 
