@@ -51,7 +51,7 @@ AlertListener = Callable[[Connection, dict[str, Any], str, datetime], None]
 # MRN → (the movement, its monitor state as stored, its newest stored fix), as
 # ``Monitor.watch`` loads them; the state's last fix is the newer of the two.
 Watching = dict[str, tuple[Watched, MonitorState, store.Watch]]
-# Contexts kept per movement as loaded (a tuple, so a new state or time limit is a new key).
+# Alert contexts kept, one per movement; past it they are all dropped and built again.
 CONTEXTS_KEPT = 50_000
 _MOVEMENT_STATES = {s.value: s for s in MovementState}
 
@@ -64,7 +64,10 @@ class Monitor:
         self.listeners: list[AlertListener] = []
         self.check_chunk = CHECK_CHUNK
         self.cache = StateCache()
-        self._contexts: dict[Watched, AlertContext] = {}
+        # MRN → (movement state, mode, time limit, the context they make).
+        self._contexts: dict[
+            str, tuple[MovementState, TransportMode, datetime | None, AlertContext]
+        ] = {}
 
     def watch(self, conn: Connection, mrns: Sequence[str]) -> Watching:
         """Lock the movements a batch is about to add fixes to and load their states.
@@ -217,12 +220,20 @@ class Monitor:
 
     def _context(self, movement: Movement | Watched) -> AlertContext:
         if isinstance(movement, Watched):  # one per movement and batch: kept
-            found = self._contexts.get(movement)
-            if found is None:
-                if len(self._contexts) >= CONTEXTS_KEPT:
-                    self._contexts.clear()
-                found = self._contexts[movement] = self._new_context(movement)
-            return found
+            # Keyed by MRN and checked field by field: hashing the enums in the tuple costs
+            # a Python call each, more than building the context did.
+            kept = self._contexts.get(movement.mrn)
+            if (
+                kept is not None and kept[0] is movement.state and kept[1] is movement.mode
+                and kept[2] == movement.time_limit
+            ):  # fmt: skip
+                return kept[3]
+            if len(self._contexts) >= CONTEXTS_KEPT:
+                self._contexts.clear()
+            context = self._new_context(movement)
+            self._contexts[movement.mrn] = (movement.state, movement.mode, movement.time_limit,
+                                            context)  # fmt: skip
+            return context
         return self._new_context(movement)
 
     def _new_context(self, movement: Movement | Watched) -> AlertContext:
