@@ -787,15 +787,15 @@ def _publisher(
     lats: list[float],
     seconds: float,
     window: int,
-    consumed: Any,
+    counts: list[Any],
     published: Any,
     waited: Any,
     ready: Any,
     go: Any,
 ) -> None:
     """A QoS-1 publisher in its own process; stays at most ``window`` messages ahead of
-    what the subscriber has stored (Mosquitto drops QoS-1 messages beyond a session's
-    queue of 1000).
+    what the subscribers have stored, the sum of ``counts`` (Mosquitto drops QoS-1
+    messages beyond a session's queue of 1000).
 
     The messages are encoded before the clock starts, so that what the load costs while it
     runs is little more than the socket writes: the generator shares the two cores with
@@ -820,9 +820,9 @@ def _publisher(
         if k == len(chunks):  # a faster run than planned: more, on the clock
             more, step = _mqtt_chunks(client, topics, t0, step, lons, lats, len(topics))
             chunks += more
-        if sent - consumed.value >= window:
+        if sent - sum(c.value for c in counts) >= window:
             w0 = time.perf_counter()
-            while sent - consumed.value >= window:
+            while sent - sum(c.value for c in counts) >= window:
                 time.sleep(0.0005)
             wait_s += time.perf_counter() - w0
         client.sock.sendall(chunks[k])
@@ -935,18 +935,18 @@ class _Subscribers:
     """Where the fixes go: one subscriber in this process (``workers`` 0), or that many
     worker processes sharing one subscription, as several ``tripp track`` would."""
 
-    stored: Callable[[], int]  # fixes of this run stored (and so acknowledged) so far
-
     def __init__(self, w: Any, fleet: Fleet, workers: int, mp: Any) -> None:
         from tripp.tracking.mqtt import MqttSubscriber
 
         self.local: Any = None
         self.procs: list[Any] = []
+        # Per subscriber, the fixes of this run it has stored (and so acknowledged), kept
+        # up to date by its sink: the publisher reads them without a go-between.
         self.counts: list[Any] = []
         self.stop = mp.Event()
         if workers == 0:
-            sink = CountingSink(w.tracking, fleet.prefix)
-            self.stored = lambda: sink.stored
+            self.counts.append(mp.Value("q", 0, lock=False))
+            sink = CountingSink(w.tracking, fleet.prefix, self.counts[0])
             self.local = MqttSubscriber(
                 MQTT_URL, sink, client_id=f"{fleet.prefix}-subscriber",
                 session_expiry_s=30,  # the broker forgets this session soon after the run
@@ -955,7 +955,6 @@ class _Subscribers:
             if not self.local.wait_ready(10):
                 raise RuntimeError(f"MQTT subscriber not ready at {MQTT_URL}")
             return
-        self.stored = lambda: sum(c.value for c in self.counts)
         readies = []
         for i in range(workers):
             count, ready = mp.Value("q", 0, lock=False), mp.Event()
@@ -968,6 +967,9 @@ class _Subscribers:
         if not all(r.wait(60) for r in readies):
             self.close()
             raise RuntimeError(f"MQTT worker processes not ready at {MQTT_URL}")
+
+    def stored(self) -> int:
+        return sum(c.value for c in self.counts)
 
     def close(self) -> None:
         if self.local is not None:
@@ -986,7 +988,6 @@ def mqtt_ingest(
     mp = multiprocessing.get_context("spawn")
     subscribers = _Subscribers(w, fleet, workers, mp)
     try:
-        consumed = mp.Value("q", 0, lock=False)
         published = mp.Value("q", 0, lock=False)
         waited = mp.Value("d", 0.0, lock=False)
         ready, go = mp.Event(), mp.Event()
@@ -996,7 +997,7 @@ def mqtt_ingest(
             args=(
                 MQTT_URL, fleet.prefix, fleet.armed, fleet.t0.isoformat(), first_step,
                 fleet.lons.tolist(), fleet.lats.tolist(), seconds, MQTT_WINDOW * max(1, workers),
-                consumed, published, waited, ready, go,
+                subscribers.counts, published, waited, ready, go,
             ),
         )  # fmt: skip
         proc.start()
@@ -1007,9 +1008,9 @@ def mqtt_ingest(
         complete = False
         last, last_at = 0, start
         while True:
-            # What the subscribers have stored is what they have acknowledged: the window
-            # bounds what the broker holds for them (in flight + queued).
-            stored = consumed.value = subscribers.stored()
+            # What the subscribers have stored is what they have acknowledged (the publisher
+            # reads the same counts to bound what the broker holds for them).
+            stored = subscribers.stored()
             now = time.perf_counter()
             if stored != last:
                 last, last_at = stored, now
@@ -1021,8 +1022,7 @@ def mqtt_ingest(
                 break
             if now - start > seconds + 90:
                 break
-            # Often enough to keep the window moving (5 ms is 100 messages at 20,000/s, a
-            # tenth of a worker's window) and to time the end; rarely enough to cost little.
+            # The end is timed to a batch anyway (a worker counts 500 fixes at once).
             time.sleep(0.005)
         proc.join(10)
     finally:
