@@ -24,6 +24,7 @@ Results also go to ``bench/results/tracking.json``.
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import json
 import multiprocessing
@@ -915,6 +916,8 @@ def _mqtt_worker(
     from tripp.tracking.mqtt import MqttSubscriber
 
     w = wire(Settings(database_url=db_url))
+    gc.collect()  # as ``tripp track`` does once started
+    gc.freeze()
     sink = CountingSink(w.tracking, prefix, stored)
     subscriber = MqttSubscriber(
         MQTT_URL, sink, client_id=f"{prefix}-worker-{index}", shared_group=group,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 from typing import Annotated, Any
 
@@ -238,6 +239,11 @@ async def _track(w: Wiring) -> None:
 
     from tripp.tracking.listeners import Listeners
 
+    # As ``serve`` does: what start-up built lives as long as the process, and freezing it
+    # keeps the collector's passes, which a worker's steady churn of fixes sets off, from
+    # walking it again and again.
+    gc.collect()
+    gc.freeze()
     listeners = Listeners(w.settings, w.tracking)
     await listeners.start()
     for line in listeners.started:

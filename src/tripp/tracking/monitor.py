@@ -83,8 +83,10 @@ class Monitor:
         loaded: Watching = {}
         read: dict[str, tuple[int, MonitorState]] = {}
         for row in store.watch(conn, mrns, versions, modes):
-            mode = modes.get(row.mrn) or TransportMode(str(row.mode))
-            self.cache.remember_mode(row.mrn, mode)
+            mode = modes.get(row.mrn)
+            if mode is None:
+                mode = TransportMode(str(row.mode))
+                self.cache.remember_mode(row.mrn, mode)
             movement = Watched(row.mrn, _MOVEMENT_STATES[row.state], mode, row.time_limit)
             state = _current(row, copies)
             if row.stored is not None and row.version is not None:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, exists, select, update
@@ -35,6 +36,7 @@ from tripp.tracking.partitions import ensure_partitions, purge_before
 Clock = Callable[[], datetime]
 _REGISTRARS = (Role.ADMIN, Role.CUSTOMS, Role.OPERATOR)
 _READERS = (Role.ADMIN, Role.CUSTOMS, Role.OPERATOR, Role.CARRIER)
+_DEVICE_TIME = attrgetter("device_id", "time")
 
 
 @dataclass
@@ -91,9 +93,7 @@ class Tracking:
         with self.uow.write() as conn:
             known = store.registered(conn, sorted({f.device_id for f in unique}))
             # Written in key order: two batches then lock rows in the same order (no deadlock).
-            kept = sorted(
-                (f for f in unique if f.device_id in known), key=lambda f: (f.device_id, f.time)
-            )
+            kept = sorted((f for f in unique if f.device_id in known), key=_DEVICE_TIME)
             armed = {device: at for device, at in known.items() if at is not None}
             # A fix belongs to the movement its device is armed for only from the arming on:
             # an older fix (a previous trip's, uploaded late) must not land on this one.

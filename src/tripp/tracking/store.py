@@ -192,7 +192,9 @@ def _store_fixes_pg(
         "sp": [f.speed_kmh for f in fixes],
         "co": [f.course for f in fixes],
         "se": [f.seal.value if f.seal else None for f in fixes],
-        "at": [orjson.dumps(_finite(f.attributes)).decode() for f in fixes],
+        "at": [
+            orjson.dumps(_finite(f.attributes)).decode() if f.attributes else "{}" for f in fixes
+        ],
         "m": list(mrns),
         "received": received_at,
     }
