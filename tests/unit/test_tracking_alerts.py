@@ -664,6 +664,16 @@ def batches_of(
     return out
 
 
+def clock_or_person(
+    state: MonitorState, context: AlertContext, step: tuple[str, float]
+) -> tuple[MonitorState, list[AlertChange]]:
+    """A ``tick`` of the time-driven rules or an ``ack`` of the seal alert, at its time."""
+    kind, seconds = step
+    if kind == "tick":
+        return check_time(state, context, at(seconds))
+    return acknowledge(state, context, K.SEAL_OPENED, at(seconds))
+
+
 def replay(
     steps: list[list[Row] | tuple[str, float]],
     context: AlertContext,
@@ -672,11 +682,7 @@ def replay(
     state, changes = EMPTY, []
     for step in steps:
         if isinstance(step, tuple):
-            kind, seconds = step
-            if kind == "tick":
-                state, new = check_time(state, context, at(seconds))
-            else:
-                state, new = acknowledge(state, context, K.SEAL_OPENED, at(seconds))
+            state, new = clock_or_person(state, context, step)
         else:
             state, new = fold(state, context, [r.fix for r in step], assessment_of(step))
         changes += new
@@ -721,11 +727,7 @@ def test_a_state_stored_only_when_more_than_its_last_fix_changed_decides_the_sam
     for step in batches_of(sequence, size):
         state = with_last_fix(stored, newest)
         if isinstance(step, tuple):
-            kind, seconds = step
-            if kind == "tick":
-                state_after, new = check_time(state, context, at(seconds))
-            else:
-                state_after, new = acknowledge(state, context, K.SEAL_OPENED, at(seconds))
+            state_after, new = clock_or_person(state, context, step)
         else:
             fixes, assessment = [r.fix for r in step], assessment_of(step)
             # As the monitor does: all quiet, nothing to evaluate or store (the state and its
