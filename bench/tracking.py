@@ -718,8 +718,9 @@ class RawPublisher:
             (b"\x32", _remaining_length(size), topic, self.next_id.to_bytes(2, "big"), payload)
         )
 
-    def send(self, packets: list[bytes]) -> None:
-        self.sock.sendall(b"".join(packets))
+    def send(self, data: bytes) -> None:
+        """Packets already joined, written in one go."""
+        self.sock.sendall(data)
 
     def close(self) -> None:
         import socket
@@ -754,12 +755,12 @@ def _mqtt_chunks(
     lons: list[float],
     lats: list[float],
     count: int,
-) -> tuple[list[bytes], int]:
-    """``count`` messages (rounded up to whole chunks) as written to the socket, chunks of
-    ``MQTT_CHUNK`` packets, one fix per device per step from ``first_step`` on; returns the
-    chunks and the step after the last."""
+) -> tuple[list[tuple[bytes, int]], int]:
+    """At least ``count`` messages as written to the socket, in chunks of up to
+    ``MQTT_CHUNK`` packets (with how many each holds), one fix per device per step from
+    ``first_step`` on; returns the chunks and the step after the last."""
     n = len(topics)
-    chunks: list[bytes] = []
+    chunks: list[tuple[bytes, int]] = []
     made, step = 0, first_step
     while made < count:
         at = iso(t0 + timedelta(seconds=step))
@@ -772,7 +773,7 @@ def _mqtt_chunks(
                     f'"speed_kmh":62.0,"course":91.0}}'
                 )
                 packets.append(client.packet(topics[d], payload.encode()))
-            chunks.append(b"".join(packets))
+            chunks.append((b"".join(packets), len(packets)))
             made += len(packets)
         step += 1
     return chunks, step
@@ -826,8 +827,9 @@ def _publisher(
             while sent - sum(c.value for c in counts) >= window:
                 time.sleep(0.0005)
             wait_s += time.perf_counter() - w0
-        client.sock.sendall(chunks[k])
-        sent += min(MQTT_CHUNK, len(topics))
+        data, packets = chunks[k]
+        client.send(data)
+        sent += packets
         k += 1
         published.value = sent
     published.value = sent

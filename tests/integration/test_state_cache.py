@@ -17,6 +17,7 @@ from tripp.bootstrap import Wiring, wire
 from tripp.config import Settings
 from tripp.corridor.model import TransportMode
 from tripp.db.tables import alerts, monitor_states
+from tripp.tracking.alerts import AlertKind
 from tripp.tracking.model import Fix
 
 
@@ -151,6 +152,10 @@ def test_quiet_fixes_write_no_state_and_the_clock_judges_by_the_newest_fix(
     [(raised, evidence)] = silent_alerts()
     assert raised == newest + timedelta(seconds=silent_s)
     assert evidence[0]["time"] == newest.isoformat().replace("+00:00", "Z")
+    # The round keeps a copy of the state it wrote, as a batch of fixes does.
+    [(cached_version, cached)] = tracking.monitor.cache.copies([mrn]).values()
+    assert cached_version == _stored_version(wiring, mrn)
+    assert cached.is_open(AlertKind.TRACKER_SILENT)
 
     # A late fix (older than the newest) is still judged in its time order.
     late = tracking.ingest([Fix("SC-3", times[2] + timedelta(seconds=1), lat, lon, 60.0, 90.0)])

@@ -137,30 +137,13 @@ def get_movements(conn: Connection, mrns: Sequence[str]) -> list[Movement]:
 class Watched(NamedTuple):
     """What tracking needs of a movement, read without parsing its declaration.
 
-    A tuple: tracking loads one per movement of every batch of fixes, and uses it as a key.
+    A tuple: tracking loads one per movement of every batch of fixes.
     """
 
     mrn: str
     state: MovementState
     mode: TransportMode
     time_limit: datetime | None
-
-
-def watched(conn: Connection, mrns: Sequence[str], *, lock: bool = False) -> dict[str, Watched]:
-    """``lock``: hold the movements (in MRN order, so concurrent batches cannot deadlock)
-    until the transaction ends, as their tracking state is about to change."""
-    mode = movements.c.declaration["transport"]["mode"].as_string()
-    query = (
-        select(movements.c.mrn, movements.c.state, movements.c.time_limit, mode.label("mode"))
-        .where(movements.c.mrn.in_(list(mrns)))
-        .order_by(movements.c.mrn)
-    )
-    if lock:
-        query = query.with_for_update(of=movements)
-    return {
-        r.mrn: Watched(r.mrn, MovementState(r.state), TransportMode(r.mode), r.time_limit)
-        for r in conn.execute(query)
-    }
 
 
 def list_movements(conn: Connection, f: MovementFilter) -> tuple[list[Movement], int | None]:

@@ -21,7 +21,6 @@ from sqlalchemy import Connection, insert, select, update
 from tripp.corridor.model import Corridor, TransportMode
 from tripp.db.tables import alerts, devices
 from tripp.db.uow import UnitOfWork
-from tripp.movements import store as movement_store
 from tripp.movements.model import UNDER_WAY, Movement, MovementState
 from tripp.movements.store import Watched
 from tripp.tracking import store
@@ -189,30 +188,36 @@ class Monitor:
         # costs a few transactions, and only the states that changed are written back.
         for start in range(0, len(mrns), self.check_chunk):
             with uow.write() as conn:
-                made += self._check_chunk(conn, mrns[start : start + self.check_chunk], now)
+                chunk_made, written = self._check_chunk(
+                    conn, mrns[start : start + self.check_chunk], now
+                )
+            self.cache.apply(written)  # committed: the copies may now be reused
+            made += chunk_made
         return made
 
-    def _check_chunk(self, conn: Connection, mrns: Sequence[str], now: datetime) -> int:
-        watched = movement_store.watched(conn, mrns, lock=True)
-        raw = store.monitor_states_for(conn, sorted(watched))
-        last = store.last_fixes(conn, sorted(watched))
-        changed: dict[str, dict[str, Any]] = {}
+    def _check_chunk(
+        self, conn: Connection, mrns: Sequence[str], now: datetime
+    ) -> tuple[int, StateUpdates]:
+        """The time-driven rules for ``mrns``, loaded as a batch of fixes loads them."""
+        changed: dict[str, MonitorState] = {}
         made = 0
-        for mrn, movement in sorted(watched.items()):
-            before = with_last_fix(_parse(mrn, raw.get(mrn)), last.get(mrn))
+        for mrn, (movement, stored, load) in sorted(self.watch(conn, mrns).items()):
+            before = with_last_fix(stored, load.last)
             state, changes = check_time(before, self._context(movement), now)
             self._record(conn, changes, now)
-            if changes or state.differs_beyond_last_fix(before) or mrn not in raw:
-                changed[mrn] = state.to_json()
+            if changes or state.differs_beyond_last_fix(before) or load.version is None:
+                changed[mrn] = state
             made += len(changes)
-        store.save_monitor_states(conn, changed, now)
-        return made
+        versions = store.save_monitor_states(
+            conn, {m: s.to_json() for m, s in changed.items()}, now
+        )
+        return made, {m: (versions[m], s) for m, s in changed.items()}
 
     def acknowledge(self, conn: Connection, movement: Movement, kind: str, at: datetime) -> None:
         """A person closes the open alert of ``kind``; the kind stays quiet while its
         condition lasts (a seal still reporting open is not raised again)."""
-        last = store.last_fixes(conn, [movement.mrn]).get(movement.mrn)
-        state = with_last_fix(_load(conn, movement.mrn), last)
+        _, stored, load = self.watch(conn, [movement.mrn])[movement.mrn]
+        state = with_last_fix(stored, load.last)
         new_state, changes = acknowledge(state, self._context(movement), AlertKind(kind), at)
         self._record(conn, changes, at)
         if not changes:  # the state had lost it (an old replay): close the record anyway
@@ -351,10 +356,6 @@ def _current(row: store.Watch, copies: Mapping[str, tuple[int, MonitorState]]) -
     if row.version is None:
         return MonitorState()
     return copies[row.mrn][1]
-
-
-def _load(conn: Connection, mrn: str) -> MonitorState:
-    return _parse(mrn, store.monitor_state(conn, mrn, lock=True))
 
 
 def _parse(mrn: str, raw: dict[str, Any] | None) -> MonitorState:

@@ -4,9 +4,9 @@ rebuild the state of every movement it touches.
 The database stays the truth: a copy is used only while the stored version is the one it
 was taken at (``store.watch`` compares them under the movement's lock), and a copy enters
 the cache only once the transaction that wrote it has committed: a state this worker wrote,
-after its commit; a state it read under the lock (committed by another), at once. Several workers, threads
-or the time-driven round may write the same movement; each write stores a new random
-version, so the others' copies simply stop matching.
+after its commit; a state it read under the lock (committed by another), at once. Several
+workers, threads or the time-driven round may write the same movement; each write stores a
+new random version, so the others' copies simply stop matching.
 """
 
 from __future__ import annotations

@@ -263,26 +263,6 @@ def movement_fixes(conn: Connection, mrn: str, *, since: datetime | None = None)
 # --- monitor state and alerts ----------------------------------------------------
 
 
-def monitor_state(conn: Connection, mrn: str, *, lock: bool = False) -> dict[str, Any] | None:
-    query = select(monitor_states.c.state).where(monitor_states.c.mrn == mrn)
-    if lock:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
-    return dict(row.state) if row else None
-
-
-def monitor_states_for(conn: Connection, mrns: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The stored states of ``mrns``, locked (in MRN order) until the transaction ends."""
-    query = (
-        select(monitor_states.c.mrn, monitor_states.c.state)
-        .where(monitor_states.c.mrn.in_(list(mrns)))
-        .order_by(monitor_states.c.mrn)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {r.mrn: dict(r.state) for r in conn.execute(query)}
-
-
 class Watch(NamedTuple):
     """A movement as the monitor loads it for a batch of fixes, before the batch is stored.
 
