@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
@@ -237,7 +236,7 @@ def _outcome(payload: bytes) -> tuple[Any, ...]:
     except MqttPayloadError as error:
         return ("refused", error.field, error.message)
     attributes = sorted((k, type(v).__name__, repr(v)) for k, v in fix.attributes.items())
-    return ("fix", replace(fix, attributes={}), attributes)
+    return ("fix", fix._replace(attributes={}), attributes)
 
 
 def _json_only(payload: bytes) -> tuple[Any, ...]:

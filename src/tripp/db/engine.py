@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from tripp.config import Settings
+from tripp.db import pg_arrays
 
 READ_ONLY = "tripp_read_only"
 
@@ -43,7 +44,7 @@ def make_engine(settings: Settings) -> Engine:
     # (a fifth of the work of reading a batch's movements in tracking ingest).
     if "options" not in url.query:
         connect_args["options"] = "-c timezone=UTC"
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
@@ -54,6 +55,12 @@ def make_engine(settings: Settings) -> Engine:
         pool_timeout=10,
         connect_args=connect_args,
     )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        pg_arrays.register(dbapi_conn.adapters)
+
+    return engine
 
 
 def _sqlite_engine(path: str, synchronous: str) -> Engine:

@@ -24,3 +24,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
         conn.commit()
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (rolling back a release; the tests of a
+    migration's data step)."""
+    config = _config()
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        conn.commit()

@@ -100,16 +100,17 @@ class Tracking:
             mrn_of = [_movement_of(f, armed) for f in kept]
             # Before the fixes are stored: each state's last fix is then the last evaluated.
             loaded = self.monitor.watch(conn, sorted({m for m in mrn_of if m is not None}))
-            new_keys = store.store_fixes(conn, kept, mrn_of, self.clock())
+            repeats = store.store_fixes(conn, kept, mrn_of, self.clock())
             by_mrn: dict[str, list[Fix]] = defaultdict(list)
-            for f, mrn in zip(kept, mrn_of, strict=True):
-                if mrn is not None and (f.device_id, f.time) in new_keys:
+            for i, (f, mrn) in enumerate(zip(kept, mrn_of, strict=True)):
+                if mrn is not None and i not in repeats:
                     by_mrn[mrn].append(f)
             since = {mrn: at for mrn, at in armed.values()}
             written = self.monitor.on_batch(conn, loaded, by_mrn, since)
         self.monitor.cache.apply(written)  # committed: the copies may now be reused
         unknown = len(unique) - len(kept)
-        return IngestResult(len(new_keys), len(fixes) - len(new_keys) - unknown, unknown)
+        accepted = len(kept) - len(repeats)
+        return IngestResult(accepted, len(fixes) - accepted - unknown, unknown)
 
     def check_time(self) -> int:
         """Run the time-driven rules (overdue, tracker_silent) for every armed movement."""

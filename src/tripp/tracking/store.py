@@ -9,14 +9,22 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tripp.db.pg_arrays import (
+    bool_array,
+    float8_array,
+    int8_array,
+    text_array,
+    timestamptz_array,
+)
 from tripp.db.tables import (
     alerts,
     devices,
     latest_positions,
     monitor_states,
+    movement_last_fixes,
     movements,
     positions,
 )
@@ -74,19 +82,25 @@ def disarm(conn: Connection, mrn: str) -> None:
     )
 
 
+# A probe of the primary key per device, in a LATERAL subquery that OFFSET 0 keeps from
+# being merged into a plain join: as a join, the planner read and hashed the whole table
+# for every batch (``= ANY`` scanned it too), a cost that grew with the fleet, not the
+# batch. The lock and the load of ``watch`` are written the same way, for the same reason.
+_PG_REGISTERED = """
+SELECT d.id, d.armed_mrn, d.armed_at
+FROM unnest(%(d)b::varchar[]) AS u(id)
+CROSS JOIN LATERAL (SELECT * FROM devices d WHERE d.id = u.id OFFSET 0) d
+"""
+
+
 def registered(
     conn: Connection, device_ids: Sequence[str]
 ) -> dict[str, tuple[str, datetime] | None]:
     """Registered devices among ``device_ids``: id → (MRN, armed at) when armed, else None."""
     if conn.dialect.name == "postgresql":
         # One array parameter: the statement text, and so its plan, is the same whatever the
-        # batch (an expanding IN list is compiled anew for every length). A join, not
-        # ``= ANY``: the planner scanned the table testing each row against the whole array.
-        rows: Any = conn.exec_driver_sql(
-            "SELECT d.id, d.armed_mrn, d.armed_at"
-            " FROM unnest(%b::varchar[]) AS u(id) JOIN devices d ON d.id = u.id",
-            (list(device_ids),),
-        ).all()
+        # batch (an expanding IN list is compiled anew for every length).
+        rows: Any = _rows(conn, _PG_REGISTERED, {"d": text_array(device_ids)})
     else:
         rows = conn.execute(
             select(devices.c.id, devices.c.armed_mrn, devices.c.armed_at).where(
@@ -110,26 +124,34 @@ def _position_row(f: Fix, mrn: str | None, received_at: datetime) -> dict[str, A
 
 # One fixed statement whatever the batch size: PostgreSQL takes each column as an array, so
 # the driver parses and plans it once (a multi-row VALUES with RETURNING is parsed anew on
-# every call and cost 7x a plain executemany). Arrays go in binary (``%(name)b``): psycopg
-# escapes text arrays element by element with a regular expression, which cost 150 ms for
-# 1,000 JSON strings against 1 ms in binary.
+# every call and cost 7x a plain executemany). The arrays go in binary, encoded a column at a
+# time (``pg_arrays``).
 #
-# The same statement keeps the latest position per device from the rows it inserted, so the
-# fixes cross the wire once, not twice. DISTINCT ON gives one row per device (an upsert may
-# not touch a row twice) in device order, the order every batch locks those rows in; and it
-# sorts all the inserted rows before the first upsert, so positions are written first.
+# The same statement keeps the latest position per device, and the newest fix per movement
+# (``movement_last_fixes``), from the rows it inserted, so the fixes cross the wire once,
+# not three times. DISTINCT ON gives one row per device or movement (an upsert may not touch
+# a row twice) in key order, the order every batch locks those rows in; and it sorts all the
+# inserted rows before the first upsert, so positions are written first. Of two fixes of a
+# movement at the same time, the lowest device id is kept.
+#
+# It answers with the fixes that were stored already (their places in the batch), which are
+# usually none: a row back for every new fix cost the worker more than the insert's own
+# Python side.
 _PG_STORE_FIXES = """
-WITH new AS (
+WITH u AS (
+    SELECT * FROM unnest(%(d)b::varchar[], %(t)b::timestamptz[], %(la)b::float8[],
+                         %(lo)b::float8[], %(sp)b::float8[], %(co)b::float8[],
+                         %(se)b::varchar[], %(at)b::text[], %(m)b::varchar[])
+        WITH ORDINALITY AS u(d, t, la, lo, sp, co, se, at, m, i)
+), new AS (
     INSERT INTO positions
         (device_id, time, lat, lon, speed_kmh, course, seal, attributes, mrn, received_at)
-    SELECT d, t, la, lo, sp, co, se, at::jsonb, m, %(received)s
-    FROM unnest(%(d)b::varchar[], %(t)b::timestamptz[], %(la)b::float8[], %(lo)b::float8[],
-                %(sp)b::float8[], %(co)b::float8[], %(se)b::varchar[], %(at)b::text[],
-                %(m)b::varchar[]) AS u(d, t, la, lo, sp, co, se, at, m)
+    SELECT d, t, la, lo, sp, co, se, at::jsonb, m, %(received)s FROM u
     ON CONFLICT (device_id, time) DO NOTHING
-    RETURNING device_id, time, lat, lon, speed_kmh, course, seal
+    RETURNING device_id, time, lat, lon, speed_kmh, course, seal, mrn
 ), newest AS (
-    SELECT DISTINCT ON (device_id) * FROM new ORDER BY device_id, time DESC
+    SELECT DISTINCT ON (device_id) device_id, time, lat, lon, speed_kmh, course, seal
+    FROM new ORDER BY device_id, time DESC
 ), latest AS (
     INSERT INTO latest_positions AS l (device_id, time, lat, lon, speed_kmh, course, seal)
     SELECT * FROM newest ORDER BY device_id
@@ -137,19 +159,29 @@ WITH new AS (
         time = excluded.time, lat = excluded.lat, lon = excluded.lon,
         speed_kmh = excluded.speed_kmh, course = excluded.course, seal = excluded.seal
     WHERE l.time < excluded.time
+), last AS (
+    INSERT INTO movement_last_fixes AS f (mrn, device_id, time, lat, lon, speed_kmh)
+    SELECT DISTINCT ON (mrn) mrn, device_id, time, lat, lon, speed_kmh
+    FROM new WHERE mrn IS NOT NULL ORDER BY mrn, time DESC, device_id
+    ON CONFLICT (mrn) DO UPDATE SET
+        device_id = excluded.device_id, time = excluded.time, lat = excluded.lat,
+        lon = excluded.lon, speed_kmh = excluded.speed_kmh
+    WHERE (f.time, excluded.device_id) < (excluded.time, f.device_id)
 )
-SELECT device_id, time FROM new
+SELECT u.i - 1 FROM u
+WHERE NOT EXISTS (SELECT FROM new WHERE new.device_id = u.d AND new.time = u.t)
 """
 
 
 def store_fixes(
     conn: Connection, fixes: Sequence[Fix], mrns: Sequence[str | None], received_at: datetime
-) -> set[tuple[str, datetime]]:
+) -> set[int]:
     """Store the fixes not stored before, ``mrns[i]`` the movement fix i belongs to (None
     for none), and keep each device's newest as its latest position (an older fix arriving
-    late never replaces it); returns the (device, time) keys that were new.
+    late never replaces it); returns the places in ``fixes`` of those stored before.
 
-    ``fixes`` in (device, time) order: concurrent batches then lock rows in one order.
+    ``fixes`` in (device, time) order, each (device, time) once: concurrent batches then
+    lock rows in one order.
     """
     if not fixes:
         return set()
@@ -166,11 +198,21 @@ def store_fixes(
     )
     new = {(r.device_id, _utc(r.time)) for r in rows}
     newest: dict[str, Fix] = {}
-    for f in fixes:
-        if (f.device_id, f.time) in new:
-            newest[f.device_id] = f  # time order within a device: the last one is newest
+    last: dict[str, Fix] = {}
+    repeats: set[int] = set()
+    for i, (f, mrn) in enumerate(zip(fixes, mrns, strict=True)):
+        if (f.device_id, f.time) not in new:
+            repeats.add(i)
+            continue
+        newest[f.device_id] = f  # time order within a device: the last one is newest
+        kept = last.get(mrn) if mrn is not None else None
+        if mrn is not None and (
+            kept is None or (kept.time, f.device_id) < (f.time, kept.device_id)
+        ):
+            last[mrn] = f
     _upsert_latest_sqlite(conn, list(newest.values()))
-    return new
+    _upsert_last_sqlite(conn, last)
+    return repeats
 
 
 def _finite(attributes: Any) -> dict[str, Any]:
@@ -183,24 +225,36 @@ def _finite(attributes: Any) -> dict[str, Any]:
 
 def _store_fixes_pg(
     conn: Connection, fixes: Sequence[Fix], mrns: Sequence[str | None], received_at: datetime
-) -> set[tuple[str, datetime]]:
+) -> set[int]:
     columns: dict[str, Any] = {
-        "d": [f.device_id for f in fixes],
-        "t": [f.time for f in fixes],
-        "la": [f.lat for f in fixes],
-        "lo": [f.lon for f in fixes],
-        "sp": [f.speed_kmh for f in fixes],
-        "co": [f.course for f in fixes],
-        "se": [f.seal.value if f.seal else None for f in fixes],
-        "at": [
-            orjson.dumps(_finite(f.attributes)).decode() if f.attributes else "{}" for f in fixes
-        ],
-        "m": list(mrns),
+        "d": text_array([f.device_id for f in fixes]),
+        "t": timestamptz_array([f.time for f in fixes]),
+        "la": float8_array([f.lat for f in fixes]),
+        "lo": float8_array([f.lon for f in fixes]),
+        "sp": float8_array([f.speed_kmh for f in fixes]),
+        "co": float8_array([f.course for f in fixes]),
+        "se": text_array([f.seal.value if f.seal else None for f in fixes]),
+        "at": text_array(
+            [orjson.dumps(_finite(f.attributes)).decode() if f.attributes else "{}" for f in fixes]
+        ),
+        "m": text_array(mrns),
         "received": received_at,
     }
-    rows = conn.exec_driver_sql(_PG_STORE_FIXES, columns).all()
-    # Aware datetimes compare by instant, whatever their zone: no conversion needed.
-    return {(r[0], r[1]) for r in rows}
+    return {r[0] for r in _rows(conn, _PG_STORE_FIXES, columns)}
+
+
+def _rows(conn: Connection, statement: str, parameters: Mapping[str, Any]) -> Sequence[Any]:
+    """The rows of a hot statement as the driver's tuples.
+
+    Executed through SQLAlchemy, so that its errors are translated as every other
+    statement's; read straight off the driver's cursor, which holds the whole result by
+    then: a ``Row`` per row cost about half a microsecond, on hundreds of rows a batch.
+    """
+    result = conn.exec_driver_sql(statement, parameters)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def _utc(value: datetime) -> datetime:
@@ -224,6 +278,26 @@ def _upsert_latest_sqlite(conn: Connection, newest: Sequence[Fix]) -> None:
         [{"device_id": f.device_id, "time": f.time, "lat": f.lat, "lon": f.lon,
           "speed_kmh": f.speed_kmh, "course": f.course,
           "seal": f.seal.value if f.seal else None} for f in newest],
+    )  # fmt: skip
+
+
+def _upsert_last_sqlite(conn: Connection, last: Mapping[str, Fix]) -> None:
+    if not last:
+        return
+    statement = _insert(conn, movement_last_fixes)
+    excluded, kept = statement.excluded, movement_last_fixes.c
+    statement = statement.on_conflict_do_update(
+        index_elements=["mrn"],
+        set_={c: excluded[c] for c in ("device_id", "time", "lat", "lon", "speed_kmh")},
+        where=or_(
+            kept.time < excluded.time,
+            (kept.time == excluded.time) & (excluded.device_id < kept.device_id),
+        ),
+    )
+    conn.execute(
+        statement,
+        [{"mrn": mrn, "device_id": f.device_id, "time": f.time, "lat": f.lat, "lon": f.lon,
+          "speed_kmh": f.speed_kmh} for mrn, f in sorted(last.items())],
     )  # fmt: skip
 
 
@@ -269,7 +343,10 @@ class Watch(NamedTuple):
     ``mode`` is None where the caller said it knows it already; ``stored`` (the state as
     ``MonitorState.to_json`` wrote it) is None when there is none, or when its ``version``
     is the one the caller holds a copy of; ``newest`` is the newest fix stored for the
-    movement (see ``last_fixes``) as (device_id, time, lat, lon, speed_kmh), or None.
+    movement (``movement_last_fixes``) as (device_id, time, lat, lon, speed_kmh), or None.
+    Every fix stored for a movement was evaluated for it in the same transaction, so that
+    is the last fix its monitor saw: the monitor keeps it there rather than rewriting the
+    movement's state for every fix.
 
     A tuple, not a dataclass, and the newest fix a ``Fix`` only on demand: a batch loads
     one per movement, and for most of them nothing but the newest fix's time is looked at.
@@ -292,35 +369,34 @@ class Watch(NamedTuple):
         return None if self.newest is None else Fix(*self.newest)
 
 
-# A movement's newest stored fix: one backward probe of ix_positions_mrn_time per movement.
-_NEWEST_FIX = """
-    SELECT p.device_id, p.time, p.lat, p.lon, p.speed_kmh FROM positions p
-    WHERE p.mrn = u.mrn ORDER BY p.time DESC LIMIT 1
-"""
-
 # The lock, and what the movement row holds: a row that a locking statement waited for is
 # returned as the waited-for transaction left it (PostgreSQL reads it again), so these
 # columns are current. The declaration's mode only where the caller does not know it.
+# Rows are locked one primary-key probe at a time, in the order of the array (MRN order,
+# the same in every caller; see ``_PG_REGISTERED`` for why LATERAL).
 _PG_LOCK_MOVEMENTS = """
-SELECT m.mrn, m.state, m.time_limit,
-       CASE WHEN u.need_mode THEN m.declaration -> 'transport' ->> 'mode' END
-FROM unnest(%(m)b::varchar[], %(n)b::bool[]) AS u(mrn, need_mode)
-JOIN movements m ON m.mrn = u.mrn
-ORDER BY m.mrn
-FOR UPDATE OF m
+SELECT m.mrn, m.state, m.time_limit, m.mode
+FROM unnest(%(m)b::varchar[], %(n)b::bool[]) WITH ORDINALITY AS u(mrn, need_mode, i)
+CROSS JOIN LATERAL (
+    SELECT mv.mrn, mv.state, mv.time_limit,
+           CASE WHEN u.need_mode THEN mv.declaration -> 'transport' ->> 'mode' END AS mode
+    FROM movements mv WHERE mv.mrn = u.mrn
+    FOR UPDATE
+) m
+ORDER BY u.i
 """
 
 # After the lock, in a statement of its own: a statement that waits for a row lock returns
 # the other tables' rows as its snapshot saw them before the wait, so a state or newest fix
 # read in the locking statement could predate the batch it waited for. One row per MRN
 # given, in the order given.
-_PG_WATCH = f"""
+_PG_WATCH = """
 SELECT s.version,
        CASE WHEN s.version IS DISTINCT FROM u.cached THEN s.state::text END,
        l.device_id, l.time, l.lat, l.lon, l.speed_kmh
 FROM unnest(%(m)b::varchar[], %(c)b::bigint[]) WITH ORDINALITY AS u(mrn, cached, i)
-LEFT JOIN monitor_states s ON s.mrn = u.mrn
-LEFT JOIN LATERAL ({_NEWEST_FIX}) l ON true
+LEFT JOIN LATERAL (SELECT * FROM monitor_states s WHERE s.mrn = u.mrn OFFSET 0) s ON true
+LEFT JOIN LATERAL (SELECT * FROM movement_last_fixes l WHERE l.mrn = u.mrn OFFSET 0) l ON true
 ORDER BY u.i
 """
 
@@ -341,15 +417,17 @@ def watch(
     if not mrns:
         return []
     if conn.dialect.name == "postgresql":
-        locked = conn.exec_driver_sql(
-            _PG_LOCK_MOVEMENTS, {"m": list(mrns), "n": [m not in known_modes for m in mrns]}
-        ).all()
+        locked = _rows(
+            conn,
+            _PG_LOCK_MOVEMENTS,
+            {"m": text_array(mrns), "n": bool_array([m not in known_modes for m in mrns])},
+        )
         if not locked:
             return []
         held = [r[0] for r in locked]
-        rows = conn.exec_driver_sql(
-            _PG_WATCH, {"m": held, "c": [cached.get(m) for m in held]}
-        ).all()
+        rows = _rows(
+            conn, _PG_WATCH, {"m": text_array(held), "c": int8_array([cached.get(m) for m in held])}
+        )
         return [
             Watch(m[0], m[1], _utc(m[2]) if m[2] else None, m[3], r[0],
                   orjson.loads(r[1]) if r[1] is not None else None,
@@ -357,60 +435,29 @@ def watch(
             for m, r in zip(locked, rows, strict=True)
         ]  # fmt: skip
     mode = movements.c.declaration["transport"]["mode"].as_string()
+    last = movement_last_fixes.c
     query = (
         select(
             movements.c.mrn, movements.c.state, movements.c.time_limit, mode.label("mode"),
             monitor_states.c.version, monitor_states.c.state.label("stored"),
+            last.device_id, last.time, last.lat, last.lon, last.speed_kmh,
         )
-        .select_from(movements.outerjoin(monitor_states, monitor_states.c.mrn == movements.c.mrn))
+        .select_from(
+            movements.outerjoin(monitor_states, monitor_states.c.mrn == movements.c.mrn)
+            .outerjoin(movement_last_fixes, last.mrn == movements.c.mrn)
+        )
         .where(movements.c.mrn.in_(list(mrns)))
         .order_by(movements.c.mrn)
     )  # fmt: skip
-    last = last_fixes(conn, mrns)  # SQLite: the write transaction already excludes others
     out = []
+    # SQLite: the write transaction already excludes other writers, no lock needed.
     for r in conn.execute(query):
         hit = r.version is not None and cached.get(r.mrn) == r.version
         stored = None if hit or r.stored is None else dict(r.stored)
-        f = last.get(r.mrn)
-        newest = None if f is None else (f.device_id, f.time, f.lat, f.lon, f.speed_kmh)
+        newest = None if r.device_id is None else (
+            r.device_id, _utc(r.time), r.lat, r.lon, r.speed_kmh
+        )  # fmt: skip
         out.append(Watch(r.mrn, r.state, r.time_limit, r.mode, r.version, stored, newest))
-    return out
-
-
-_PG_LAST_FIXES = f"""
-SELECT u.mrn, l.device_id, l.time, l.lat, l.lon, l.speed_kmh
-FROM unnest(%(m)b::varchar[]) AS u(mrn)
-JOIN LATERAL ({_NEWEST_FIX}) l ON true
-"""
-
-
-def last_fixes(conn: Connection, mrns: Sequence[str]) -> dict[str, Fix]:
-    """The newest fix stored for each of ``mrns`` that has one (speed, no course or seal).
-
-    Every fix stored for a movement has been evaluated for it in the same transaction, so
-    this is the last fix its monitor saw: the monitor keeps it here rather than rewriting
-    the movement's state for every fix.
-    """
-    if not mrns:
-        return {}
-    if conn.dialect.name == "postgresql":
-        rows: Any = conn.exec_driver_sql(_PG_LAST_FIXES, {"m": list(mrns)}).all()
-    else:
-        newest = (
-            select(positions.c.mrn, func.max(positions.c.time).label("time"))
-            .where(positions.c.mrn.in_(list(mrns)))
-            .group_by(positions.c.mrn)
-            .subquery()
-        )
-        p = positions.c
-        rows = conn.execute(
-            select(p.mrn, p.device_id, p.time, p.lat, p.lon, p.speed_kmh)
-            .join(newest, (newest.c.mrn == p.mrn) & (newest.c.time == p.time))
-            .order_by(p.mrn, p.device_id)
-        ).all()
-    out: dict[str, Fix] = {}
-    for mrn, device_id, at, lat, lon, speed_kmh in rows:
-        out.setdefault(mrn, Fix(device_id, _utc(at), lat, lon, speed_kmh))
     return out
 
 
@@ -439,9 +486,9 @@ def save_monitor_states(
         conn.exec_driver_sql(
             _PG_SAVE_STATES,
             {
-                "m": mrns,
-                "s": [orjson.dumps(states[m]).decode() for m in mrns],
-                "v": [versions[m] for m in mrns],
+                "m": text_array(mrns),
+                "s": text_array([orjson.dumps(states[m]).decode() for m in mrns]),
+                "v": int8_array([versions[m] for m in mrns]),
                 "at": at,
             },
         )
