@@ -848,15 +848,16 @@ class CountingSink:
     ``shared`` (a ``multiprocessing.Value``) the count is also published there, so that no
     thread has to wake up to copy it."""
 
-    def __init__(self, tracking: Any, prefix: str, shared: Any = None) -> None:
+    def __init__(self, tracking: Any, shared: Any = None) -> None:
         self.tracking = tracking
-        self.prefix = prefix + "-"
         self.stored = 0
         self.shared = shared
 
     def ingest(self, fixes: Sequence[Any]) -> Any:
         result = self.tracking.ingest(fixes)
-        self.stored += sum(1 for f in fixes if f.device_id.startswith(self.prefix))
+        # Only this run's devices are registered in the scratch database: whatever else
+        # the broker carries is counted as unknown, not here.
+        self.stored += result.accepted + result.duplicates
         if self.shared is not None:
             self.shared.value = self.stored
         return result
@@ -920,7 +921,7 @@ def _mqtt_worker(
     w = wire(Settings(database_url=db_url))
     gc.collect()  # as ``tripp track`` does once started
     gc.freeze()
-    sink = CountingSink(w.tracking, prefix, stored)
+    sink = CountingSink(w.tracking, stored)
     subscriber = MqttSubscriber(
         MQTT_URL, sink, client_id=f"{prefix}-worker-{index}", shared_group=group,
         session_expiry_s=30,
@@ -951,7 +952,7 @@ class _Subscribers:
         self.stop = mp.Event()
         if workers == 0:
             self.counts.append(mp.Value("q", 0, lock=False))
-            sink = CountingSink(w.tracking, fleet.prefix, self.counts[0])
+            sink = CountingSink(w.tracking, self.counts[0])
             self.local = MqttSubscriber(
                 MQTT_URL, sink, client_id=f"{fleet.prefix}-subscriber",
                 session_expiry_s=30,  # the broker forgets this session soon after the run

@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from psycopg.pq import Format
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -20,6 +21,9 @@ from tripp.config import Settings
 from tripp.db import pg_arrays
 
 READ_ONLY = "tripp_read_only"
+# Execution option: PostgreSQL sends the rows in binary (tracking's hot statements). Their
+# timestamps and floats then need no formatting by the server nor parsing by the driver.
+BINARY_RESULTS = "tripp_binary_results"
 
 
 def normalise_url(url: str) -> str:
@@ -59,6 +63,14 @@ def make_engine(settings: Settings) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         pg_arrays.register(dbapi_conn.adapters)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(
+        _conn: Any, cursor: Any, _sql: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        # SQLAlchemy makes a cursor per statement: the format stays with this one.
+        if context is not None and context.execution_options.get(BINARY_RESULTS):
+            cursor.format = Format.BINARY
 
     return engine
 
