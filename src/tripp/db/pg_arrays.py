@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 from psycopg.adapt import AdaptersMap, Dumper
@@ -77,6 +77,14 @@ def _array(kind: type[_A], count: int, nulls: bool, body: bytes) -> _A:
     return kind(_HEADER.pack(1, int(nulls), kind.element_oid, count, 1) + body)
 
 
+def _packed(kind: type[_A], item: np.dtype[Any], values: Any) -> _A:
+    """A column of 8-byte elements without NULLs, packed by NumPy in one pass."""
+    items = np.empty(len(values), item)
+    items["length"] = 8
+    items["value"] = values
+    return _array(kind, len(values), False, items.tobytes())
+
+
 def text_array(values: Sequence[str | None]) -> TextArray:
     """``text[]``; raises ``UnicodeEncodeError`` on a string UTF-8 cannot hold."""
     # Each string's element (length and bytes) is kept: a worker sends the same device ids
@@ -104,10 +112,7 @@ def float8_array(values: Sequence[float | None]) -> Float8Array:
         nulls = None in values
         body = b"".join([_NULL if v is None else _FLOAT8(8, v) for v in values])
         return _array(Float8Array, len(values), nulls, body)
-    items = np.empty(len(values), _FLOAT8_ITEM)
-    items["length"] = 8
-    items["value"] = floats
-    return _array(Float8Array, len(values), False, items.tobytes())
+    return _packed(Float8Array, _FLOAT8_ITEM, floats)
 
 
 def int8_array(values: Sequence[int | None]) -> Int8Array:
@@ -115,10 +120,7 @@ def int8_array(values: Sequence[int | None]) -> Int8Array:
     if None in values:
         body = b"".join([_NULL if v is None else _INT8(8, v) for v in values])
         return _array(Int8Array, len(values), True, body)
-    items = np.empty(len(values), _INT8_ITEM)
-    items["length"] = 8
-    items["value"] = values
-    return _array(Int8Array, len(values), False, items.tobytes())
+    return _packed(Int8Array, _INT8_ITEM, values)
 
 
 def bool_array(values: Sequence[bool | None]) -> BoolArray:
@@ -129,10 +131,7 @@ def bool_array(values: Sequence[bool | None]) -> BoolArray:
 
 def timestamptz_array(values: Sequence[datetime]) -> TimestamptzArray:
     """``timestamptz[]`` of aware datetimes (a naive one raises ``TypeError``)."""
-    items = np.empty(len(values), _INT8_ITEM)
-    items["length"] = 8
-    items["value"] = [(v - _PG_EPOCH) // _MICROSECOND for v in values]
-    return _array(TimestamptzArray, len(values), False, items.tobytes())
+    return _packed(TimestamptzArray, _INT8_ITEM, [(v - _PG_EPOCH) // _MICROSECOND for v in values])
 
 
 class _EncodedArrayDumper(Dumper):
