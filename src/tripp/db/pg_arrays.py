@@ -37,7 +37,8 @@ _FLOAT8_ITEM = np.dtype([("length", ">i4"), ("value", ">f8")])
 _INT8_ITEM = np.dtype([("length", ">i4"), ("value", ">i8")])
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # timestamps count microseconds from here
 _MICROSECOND = timedelta(microseconds=1)
-TEXT_ITEMS_KEPT = 200_000  # strings whose encoded element is kept; then it starts afresh
+TEXT_ITEMS_KEPT = 50_000  # strings whose encoded element is kept; then it starts afresh
+TEXT_ITEM_KEPT_CHARS = 64  # the longest kept: a device id
 _TEXT_ITEMS: dict[str, bytes] = {}
 
 
@@ -87,8 +88,9 @@ def _packed(kind: type[_A], item: np.dtype[Any], values: Any) -> _A:
 
 def text_array(values: Sequence[str | None]) -> TextArray:
     """``text[]``; raises ``UnicodeEncodeError`` on a string UTF-8 cannot hold."""
-    # Each string's element (length and bytes) is kept: a worker sends the same device ids
-    # and MRNs batch after batch, and a dictionary lookup costs a third of encoding one.
+    # Short strings' elements (length and bytes) are kept: a worker sends the same device
+    # ids and MRNs batch after batch, and a dictionary lookup costs a third of encoding one.
+    # Longer ones (JSON documents) seldom repeat and are encoded each time.
     items = _TEXT_ITEMS
     if len(items) > TEXT_ITEMS_KEPT:
         items.clear()
@@ -99,7 +101,9 @@ def text_array(values: Sequence[str | None]) -> TextArray:
 
 def _text_item(value: str) -> bytes:
     encoded = value.encode()
-    item = _TEXT_ITEMS[value] = _LENGTH(len(encoded)) + encoded
+    item = _LENGTH(len(encoded)) + encoded
+    if len(value) <= TEXT_ITEM_KEPT_CHARS:
+        _TEXT_ITEMS[value] = item
     return item
 
 
