@@ -43,8 +43,9 @@ class Fix(_FixFields):
     ``attributes`` keeps what the protocol sent beyond these (battery, IO values).
 
     A named tuple rather than a frozen dataclass: every position a channel receives is
-    built as one, and a frozen dataclass took about 1.2 µs to build against 0.4 µs here,
-    a tenth of what parsing an MQTT message costs. Immutable all the same.
+    built as one, and a frozen dataclass took about 1.2 µs to build (a third of parsing an
+    MQTT message) against 0.4 µs here. Immutable all the same; ``_make`` and ``_replace``
+    skip the checks.
     """
 
     __slots__ = ()
