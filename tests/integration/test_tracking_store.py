@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.integration.conftest import Api
 from tripp.bootstrap import Wiring
@@ -85,3 +85,49 @@ def test_a_movements_newest_fix_is_kept_as_its_fixes_are_stored(wiring: Wiring, 
     assert _newest(wiring, mrn) == newest
     with wiring.context.uow.read() as conn:
         assert conn.execute(select(func.count()).select_from(movement_last_fixes)).scalar_one() == 1
+
+
+def test_identifiers_compare_byte_by_byte_on_both_stores(wiring: Wiring, api: Api) -> None:
+    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
+    # "trk-a" sorts before "TRK-B" in a linguistic collation, after it byte by byte.
+    for device in ("trk-a", "TRK-B"):
+        with wiring.context.uow.write() as conn:
+            store.insert_device(conn, Device(device, DeviceKind.TRACKER), by="test", at=T0)
+    with wiring.context.uow.write() as conn:
+        batch = sorted([_fix("trk-a", 10, 38.0), _fix("TRK-B", 10, 39.0)],
+                       key=lambda f: (f.device_id, f.time))  # fmt: skip
+        store.store_fixes(conn, batch, [mrn, mrn], T0)
+    newest = ("TRK-B", T0 + timedelta(seconds=10), 39.0, 46.0, 50.0)
+    assert _newest(wiring, mrn) == newest
+    if wiring.engine.dialect.name != "postgresql":
+        return
+
+    def collations() -> dict[tuple[str, str], str | None]:
+        with wiring.context.uow.read() as conn:
+            rows = conn.execute(text(_IDENTIFIER_COLUMNS)).all()
+        return {(r.table_name, r.column_name): r.collation_name for r in rows}
+
+    # Migration 0012 collates every MRN and device-id column "C" (partitions inherit it);
+    # a column missed would make a foreign key join two collations.
+    assert set(collations()) >= {
+        ("movements", "mrn"), ("movements", "tracker_id"), ("movement_offices", "mrn"),
+        ("events", "mrn"), ("idempotency_keys", "mrn"), ("screenings", "mrn"),
+        ("devices", "id"), ("devices", "armed_mrn"), ("positions", "device_id"),
+        ("positions", "mrn"), ("positions_default", "mrn"), ("latest_positions", "device_id"),
+        ("movement_last_fixes", "mrn"), ("movement_last_fixes", "device_id"),
+        ("monitor_states", "mrn"), ("alerts", "mrn"), ("alerts", "device_id"),
+    }  # fmt: skip
+    assert set(collations().values()) == {"C"}
+    migrate.downgrade(wiring.engine, "0011")
+    assert set(collations().values()) == {None}  # the database's own
+    migrate.upgrade(wiring.engine)
+    assert set(collations().values()) == {"C"}
+    assert _newest(wiring, mrn) == newest
+
+
+_IDENTIFIER_COLUMNS = """
+SELECT table_name, column_name, collation_name FROM information_schema.columns
+WHERE table_schema = current_schema() AND (
+    column_name IN ('mrn', 'armed_mrn', 'device_id', 'tracker_id')
+    OR (table_name = 'devices' AND column_name = 'id'))
+"""

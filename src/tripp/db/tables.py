@@ -27,6 +27,12 @@ from tripp.db.types import Json, UTCDateTime
 
 metadata = MetaData()
 
+# MRNs and device ids are codes: on PostgreSQL they compare byte by byte (collation "C"),
+# which the ingest of positions does in every index probe of a batch; migration 0012 says
+# what the locale's collation cost. SQLite compares text that way already.
+MRN = String(18).with_variant(String(18, collation="C"), "postgresql")
+DEVICE_ID = String(64).with_variant(String(64, collation="C"), "postgresql")
+
 parties = Table(
     "parties",
     metadata,
@@ -75,7 +81,7 @@ movements = Table(
         primary_key=True,
         autoincrement=True,
     ),
-    Column("mrn", String(18), nullable=False, unique=True),
+    Column("mrn", MRN, nullable=False, unique=True),
     Column("holder", String(64), ForeignKey("parties.id"), nullable=False),
     Column("guarantee_grn", String(24), ForeignKey("guarantees.grn"), nullable=False),
     Column("state", String(16), nullable=False),
@@ -88,7 +94,7 @@ movements = Table(
     Column("arrived_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("seals", Json, nullable=False),
-    Column("tracker_id", String(64)),
+    Column("tracker_id", DEVICE_ID),
     Index("ix_movements_holder", "holder"),
     Index("ix_movements_state_time_limit", "state", "time_limit"),
     Index("ix_movements_updated_at", "updated_at"),
@@ -99,7 +105,7 @@ movements = Table(
 movement_offices = Table(
     "movement_offices",
     metadata,
-    Column("mrn", String(18), ForeignKey("movements.mrn"), primary_key=True),
+    Column("mrn", MRN, ForeignKey("movements.mrn"), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("office_code", String(8), nullable=False),
     Column("country", String(2), nullable=False),
@@ -118,7 +124,7 @@ events = Table(
         autoincrement=True,
     ),
     Column("id", String(64), nullable=False),
-    Column("mrn", String(18), ForeignKey("movements.mrn"), nullable=False),
+    Column("mrn", MRN, ForeignKey("movements.mrn"), nullable=False),
     Column("type", String(24), nullable=False),
     Column("office", String(8)),
     Column("at", UTCDateTime, nullable=False),
@@ -142,7 +148,7 @@ idempotency = Table(
     Column("party_id", String(64), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("request_hash", String(64), nullable=False),
-    Column("mrn", String(18), ForeignKey("movements.mrn"), nullable=False),
+    Column("mrn", MRN, ForeignKey("movements.mrn"), nullable=False),
     Column("response", Json, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("mrn", name="uq_idempotency_mrn"),
@@ -152,14 +158,14 @@ idempotency = Table(
 devices = Table(
     "devices",
     metadata,
-    Column("id", String(64), primary_key=True),
+    Column("id", DEVICE_ID, primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("imei", String(15), unique=True),
     Column("model", String(100)),
     Column("seal_io", Integer),
     Column("registered_by", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("armed_mrn", String(18), ForeignKey("movements.mrn")),
+    Column("armed_mrn", MRN, ForeignKey("movements.mrn")),
     Column("armed_at", UTCDateTime),
 )
 
@@ -168,7 +174,7 @@ devices = Table(
 positions = Table(
     "positions",
     metadata,
-    Column("device_id", String(64), primary_key=True),
+    Column("device_id", DEVICE_ID, primary_key=True),
     Column("time", UTCDateTime, primary_key=True),
     Column("lat", Float, nullable=False),
     Column("lon", Float, nullable=False),
@@ -176,7 +182,7 @@ positions = Table(
     Column("course", Float),
     Column("seal", String(16)),
     Column("attributes", Json, nullable=False),
-    Column("mrn", String(18)),
+    Column("mrn", MRN),
     Column("received_at", UTCDateTime, nullable=False),
     Index("ix_positions_mrn_time", "mrn", "time"),
     Index("ix_positions_received_at", "received_at"),
@@ -186,7 +192,7 @@ positions = Table(
 latest_positions = Table(
     "latest_positions",
     metadata,
-    Column("device_id", String(64), primary_key=True),
+    Column("device_id", DEVICE_ID, primary_key=True),
     Column("time", UTCDateTime, nullable=False),
     Column("lat", Float, nullable=False),
     Column("lon", Float, nullable=False),
@@ -201,8 +207,8 @@ latest_positions = Table(
 movement_last_fixes = Table(
     "movement_last_fixes",
     metadata,
-    Column("mrn", String(18), ForeignKey("movements.mrn"), primary_key=True),
-    Column("device_id", String(64), nullable=False),
+    Column("mrn", MRN, ForeignKey("movements.mrn"), primary_key=True),
+    Column("device_id", DEVICE_ID, nullable=False),
     Column("time", UTCDateTime, nullable=False),
     Column("lat", Float, nullable=False),
     Column("lon", Float, nullable=False),
@@ -212,7 +218,7 @@ movement_last_fixes = Table(
 monitor_states = Table(
     "monitor_states",
     metadata,
-    Column("mrn", String(18), ForeignKey("movements.mrn"), primary_key=True),
+    Column("mrn", MRN, ForeignKey("movements.mrn"), primary_key=True),
     Column("state", Json, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # Random per write: a worker's cached copy is current while the version matches.
@@ -225,9 +231,9 @@ alerts = Table(
     Column(
         "id", Integer().with_variant(BigInteger, "postgresql"), primary_key=True, autoincrement=True
     ),
-    Column("mrn", String(18), ForeignKey("movements.mrn"), nullable=False),
+    Column("mrn", MRN, ForeignKey("movements.mrn"), nullable=False),
     Column("kind", String(24), nullable=False),
-    Column("device_id", String(64)),
+    Column("device_id", DEVICE_ID),
     Column("raised_at", UTCDateTime, nullable=False),
     Column("cleared_at", UTCDateTime),
     Column("lon", Float),
@@ -272,7 +278,7 @@ screenings = Table(
     "screenings",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("mrn", String(18), ForeignKey("movements.mrn"), nullable=False),
+    Column("mrn", MRN, ForeignKey("movements.mrn"), nullable=False),
     Column("office", String(8), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("lane", String(8), nullable=False),
