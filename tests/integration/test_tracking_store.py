@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
 from tests.integration.conftest import Api
 from tripp.bootstrap import Wiring
 from tripp.db import migrate
-from tripp.db.tables import movement_last_fixes, positions
+from tripp.db.tables import devices, positions
 from tripp.tracking import store
 from tripp.tracking.model import Device, DeviceKind, Fix
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 
-def _fix(device: str, seconds: int, lat: float) -> Fix:
-    return Fix(device, T0 + timedelta(seconds=seconds), lat, 46.0, 50.0)
+def _fix(device: str, seconds: int, lat: float, base: datetime = T0) -> Fix:
+    return Fix(device, base + timedelta(seconds=seconds), lat, 46.0, 50.0)
 
 
 def test_the_latest_position_is_the_newest_fix_stored_whatever_the_order(wiring: Wiring) -> None:
@@ -50,55 +50,66 @@ def _newest(wiring: Wiring, mrn: str) -> tuple[str, datetime, float, float, floa
     return load.newest
 
 
-def test_a_movements_newest_fix_is_kept_as_its_fixes_are_stored(wiring: Wiring, api: Api) -> None:
-    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
-    for device in ("TRK-0", "TRK-A", "TRK-B"):
+def _released(api: Api, tracker: str) -> tuple[str, datetime]:
+    """A movement released now with ``tracker``, and when (the arming's time)."""
+    mrn = str(api.lodge(api.guarantee()["grn"]).json()["mrn"])
+    at = datetime.now(UTC)
+    r = api.event(mrn, api.tokens.az_customs, "release", api.itinerary.office_of_departure,
+                  at=at, seals=["S1"], tracker_id=tracker)  # fmt: skip
+    assert r.status_code == 201, r.text
+    return mrn, at
+
+
+def _stored(wiring: Wiring, mrn: str | None, *batch: Fix) -> set[int]:
+    with wiring.context.uow.write() as conn:
+        return store.store_fixes(conn, sorted(batch, key=lambda f: (f.device_id, f.time)),
+                                 [mrn] * len(batch), T0)  # fmt: skip
+
+
+def test_a_movements_newest_fix_is_its_trackers_latest_since_the_arming(
+    wiring: Wiring, api: Api
+) -> None:
+    for device in ("TRK-A", "TRK-B"):
         with wiring.context.uow.write() as conn:
             store.insert_device(conn, Device(device, DeviceKind.TRACKER), by="test", at=T0)
-
-    def stored(*batch: Fix) -> None:
-        with wiring.context.uow.write() as conn:
-            store.store_fixes(conn, sorted(batch, key=lambda f: (f.device_id, f.time)),
-                              [mrn] * len(batch), T0)  # fmt: skip
-
+    mrn, t0 = _released(api, "TRK-A")
+    # A fix of the previous trip, before the arming: not this movement's.
+    _stored(wiring, None, _fix("TRK-A", -60, 38.70, t0))
     assert _newest(wiring, mrn) is None
-    stored(_fix("TRK-A", 10, 38.90), _fix("TRK-A", 20, 38.91), _fix("TRK-B", 15, 39.00))
-    assert _newest(wiring, mrn) == ("TRK-A", T0 + timedelta(seconds=20), 38.91, 46.0, 50.0)
-    # A late fix and a fix of another device at the same time leave it: the lower id wins.
-    stored(_fix("TRK-A", 5, 38.80), _fix("TRK-B", 20, 39.10))
-    assert _newest(wiring, mrn) == ("TRK-A", T0 + timedelta(seconds=20), 38.91, 46.0, 50.0)
-    stored(_fix("TRK-0", 20, 38.50))
-    assert _newest(wiring, mrn) == ("TRK-0", T0 + timedelta(seconds=20), 38.50, 46.0, 50.0)
-    stored(_fix("TRK-B", 30, 39.20))
-    assert _newest(wiring, mrn) == ("TRK-B", T0 + timedelta(seconds=30), 39.20, 46.0, 50.0)
-    stored(_fix("TRK-0", 30, 38.60))  # in a batch of its own, the same rule
-    newest = ("TRK-0", T0 + timedelta(seconds=30), 38.60, 46.0, 50.0)
+    _stored(wiring, mrn, _fix("TRK-A", 10, 38.90, t0), _fix("TRK-A", 20, 38.91, t0))
+    _stored(wiring, None, _fix("TRK-B", 30, 39.00, t0))  # another device's: changes nothing
+    newest = ("TRK-A", t0 + timedelta(seconds=20), 38.91, 46.0, 50.0)
     assert _newest(wiring, mrn) == newest
-    # Fixes of no movement, and repeats, change nothing.
-    with wiring.context.uow.write() as conn:
-        store.store_fixes(conn, [_fix("TRK-A", 40, 38.0), _fix("TRK-B", 30, 1.0)], [None, mrn], T0)
+    # A late fix and a repeat leave it.
+    assert _stored(wiring, mrn, _fix("TRK-A", 5, 38.80, t0), _fix("TRK-A", 20, 1.0, t0)) == {1}
     assert _newest(wiring, mrn) == newest
-
-    # Migration 0011 fills the table from the positions already stored, to the same row.
-    migrate.downgrade(wiring.engine, "0010")
-    migrate.upgrade(wiring.engine)
-    assert _newest(wiring, mrn) == newest
+    _stored(wiring, mrn, _fix("TRK-A", 30, 38.95, t0))
+    assert _newest(wiring, mrn) == ("TRK-A", t0 + timedelta(seconds=30), 38.95, 46.0, 50.0)
+    # Disarmed at arrival: the movement has no tracker, and its fixes stay in its track.
+    r = api.event(mrn, api.tokens.az_customs, "arrival", api.itinerary.office_of_destination)
+    assert r.status_code == 201, r.text
+    assert _newest(wiring, mrn) is None
     with wiring.context.uow.read() as conn:
-        assert conn.execute(select(func.count()).select_from(movement_last_fixes)).scalar_one() == 1
+        assert len(store.movement_fixes(conn, mrn)) == 4
+
+    # Migration 0013 drops the table 0011 made; its downgrade fills it again as 0011 did.
+    migrate.downgrade(wiring.engine, "0012")
+    with wiring.context.uow.read() as conn:
+        rows = conn.execute(text("SELECT mrn, device_id, lat FROM movement_last_fixes")).all()
+    assert [tuple(r) for r in rows] == [(mrn, "TRK-A", 38.95)]
+    migrate.upgrade(wiring.engine)
+    with wiring.context.uow.read() as conn:
+        assert not inspect(conn).has_table("movement_last_fixes")
 
 
 def test_identifiers_compare_byte_by_byte_on_both_stores(wiring: Wiring, api: Api) -> None:
-    mrn = api.lodge(api.guarantee()["grn"]).json()["mrn"]
     # "trk-a" sorts before "TRK-B" in a linguistic collation, after it byte by byte.
     for device in ("trk-a", "TRK-B"):
         with wiring.context.uow.write() as conn:
             store.insert_device(conn, Device(device, DeviceKind.TRACKER), by="test", at=T0)
-    with wiring.context.uow.write() as conn:
-        batch = sorted([_fix("trk-a", 10, 38.0), _fix("TRK-B", 10, 39.0)],
-                       key=lambda f: (f.device_id, f.time))  # fmt: skip
-        store.store_fixes(conn, batch, [mrn, mrn], T0)
-    newest = ("TRK-B", T0 + timedelta(seconds=10), 39.0, 46.0, 50.0)
-    assert _newest(wiring, mrn) == newest
+    with wiring.context.uow.read() as conn:
+        ids = conn.execute(select(devices.c.id).order_by(devices.c.id)).scalars().all()
+    assert ids == ["TRK-B", "trk-a"]
     if wiring.engine.dialect.name != "postgresql":
         return
 
@@ -114,7 +125,6 @@ def test_identifiers_compare_byte_by_byte_on_both_stores(wiring: Wiring, api: Ap
         ("events", "mrn"), ("idempotency_keys", "mrn"), ("screenings", "mrn"),
         ("devices", "id"), ("devices", "armed_mrn"), ("positions", "device_id"),
         ("positions", "mrn"), ("positions_default", "mrn"), ("latest_positions", "device_id"),
-        ("movement_last_fixes", "mrn"), ("movement_last_fixes", "device_id"),
         ("monitor_states", "mrn"), ("alerts", "mrn"), ("alerts", "device_id"),
     }  # fmt: skip
     assert set(collations().values()) == {"C"}
@@ -122,7 +132,6 @@ def test_identifiers_compare_byte_by_byte_on_both_stores(wiring: Wiring, api: Ap
     assert set(collations().values()) == {None}  # the database's own
     migrate.upgrade(wiring.engine)
     assert set(collations().values()) == {"C"}
-    assert _newest(wiring, mrn) == newest
 
 
 _IDENTIFIER_COLUMNS = """

@@ -201,20 +201,6 @@ latest_positions = Table(
     Column("seal", String(16)),
 )
 
-# The newest fix stored for each movement, kept as the fixes are stored: the monitor reads
-# it for every movement of every batch, and a probe of ``positions`` for it read a whole
-# index page of the movement's fixes each time (a third of PostgreSQL's work per fix).
-movement_last_fixes = Table(
-    "movement_last_fixes",
-    metadata,
-    Column("mrn", MRN, ForeignKey("movements.mrn"), primary_key=True),
-    Column("device_id", DEVICE_ID, nullable=False),
-    Column("time", UTCDateTime, nullable=False),
-    Column("lat", Float, nullable=False),
-    Column("lon", Float, nullable=False),
-    Column("speed_kmh", Float),
-)
-
 monitor_states = Table(
     "monitor_states",
     metadata,

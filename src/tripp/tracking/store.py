@@ -25,7 +25,6 @@ from tripp.db.tables import (
     devices,
     latest_positions,
     monitor_states,
-    movement_last_fixes,
     movements,
     positions,
 )
@@ -130,12 +129,10 @@ def _position_row(f: Fix, mrn: str | None, received_at: datetime) -> dict[str, A
 # every call and cost 7x a plain executemany). The arrays go in binary, encoded a column at a
 # time (``pg_arrays``).
 #
-# The same statement keeps the latest position per device, and the newest fix per movement
-# (``movement_last_fixes``), from the rows it inserted, so the fixes cross the wire once,
-# not three times. DISTINCT ON gives one row per device or movement (an upsert may not touch
-# a row twice) in key order, the order every batch locks those rows in; and it sorts all the
-# inserted rows before the first upsert, so positions are written first. Of two fixes of a
-# movement at the same time, the lowest device id is kept.
+# The same statement keeps the latest position per device from the rows it inserted, so the
+# fixes cross the wire once, not twice. DISTINCT ON gives one row per device (an upsert may
+# not touch a row twice) in key order, the order every batch locks those rows in; and it
+# sorts all the inserted rows before the upsert, so positions are written first.
 #
 # It answers with the fixes that were stored already (their places in the batch), which are
 # usually none: a row back for every new fix cost the worker more than the insert's own
@@ -151,7 +148,7 @@ WITH u AS (
         (device_id, time, lat, lon, speed_kmh, course, seal, attributes, mrn, received_at)
     SELECT d, t, la, lo, sp, co, se, at::jsonb, m, %(received)s FROM u
     ON CONFLICT (device_id, time) DO NOTHING
-    RETURNING device_id, time, lat, lon, speed_kmh, course, seal, mrn
+    RETURNING device_id, time, lat, lon, speed_kmh, course, seal
 ), newest AS (
     SELECT DISTINCT ON (device_id) device_id, time, lat, lon, speed_kmh, course, seal
     FROM new ORDER BY device_id, time DESC
@@ -162,14 +159,6 @@ WITH u AS (
         time = excluded.time, lat = excluded.lat, lon = excluded.lon,
         speed_kmh = excluded.speed_kmh, course = excluded.course, seal = excluded.seal
     WHERE l.time < excluded.time
-), last AS (
-    INSERT INTO movement_last_fixes AS f (mrn, device_id, time, lat, lon, speed_kmh)
-    SELECT DISTINCT ON (mrn) mrn, device_id, time, lat, lon, speed_kmh
-    FROM new WHERE mrn IS NOT NULL ORDER BY mrn, time DESC, device_id
-    ON CONFLICT (mrn) DO UPDATE SET
-        device_id = excluded.device_id, time = excluded.time, lat = excluded.lat,
-        lon = excluded.lon, speed_kmh = excluded.speed_kmh
-    WHERE (f.time, excluded.device_id) < (excluded.time, f.device_id)
 )
 SELECT u.i - 1 FROM u
 WHERE NOT EXISTS (SELECT FROM new WHERE new.device_id = u.d AND new.time = u.t)
@@ -201,20 +190,13 @@ def store_fixes(
     )
     new = {(r.device_id, _utc(r.time)) for r in rows}
     newest: dict[str, Fix] = {}
-    last: dict[str, Fix] = {}
     repeats: set[int] = set()
-    for i, (f, mrn) in enumerate(zip(fixes, mrns, strict=True)):
+    for i, f in enumerate(fixes):
         if (f.device_id, f.time) not in new:
             repeats.add(i)
             continue
         newest[f.device_id] = f  # time order within a device: the last one is newest
-        kept = last.get(mrn) if mrn is not None else None
-        if mrn is not None and (
-            kept is None or (kept.time, f.device_id) < (f.time, kept.device_id)
-        ):
-            last[mrn] = f
     _upsert_latest_sqlite(conn, list(newest.values()))
-    _upsert_last_sqlite(conn, last)
     return repeats
 
 
@@ -285,26 +267,6 @@ def _upsert_latest_sqlite(conn: Connection, newest: Sequence[Fix]) -> None:
     )  # fmt: skip
 
 
-def _upsert_last_sqlite(conn: Connection, last: Mapping[str, Fix]) -> None:
-    if not last:
-        return
-    statement = _insert(conn, movement_last_fixes)
-    excluded, kept = statement.excluded, movement_last_fixes.c
-    statement = statement.on_conflict_do_update(
-        index_elements=["mrn"],
-        set_={c: excluded[c] for c in ("device_id", "time", "lat", "lon", "speed_kmh")},
-        where=or_(
-            kept.time < excluded.time,
-            (kept.time == excluded.time) & (excluded.device_id < kept.device_id),
-        ),
-    )
-    conn.execute(
-        statement,
-        [{"mrn": mrn, "device_id": f.device_id, "time": f.time, "lat": f.lat, "lon": f.lon,
-          "speed_kmh": f.speed_kmh} for mrn, f in sorted(last.items())],
-    )  # fmt: skip
-
-
 def latest(conn: Connection, device_id: str) -> Fix | None:
     row = conn.execute(
         select(latest_positions).where(latest_positions.c.device_id == device_id)
@@ -347,10 +309,16 @@ class Watch(NamedTuple):
     ``mode`` is None where the caller said it knows it already; ``stored`` (the state as
     ``MonitorState.to_json`` wrote it) is None when there is none, or when its ``version``
     is the one the caller holds a copy of; ``newest`` is the newest fix stored for the
-    movement (``movement_last_fixes``) as (device_id, time, lat, lon, speed_kmh), or None.
-    Every fix stored for a movement was evaluated for it in the same transaction, so that
-    is the last fix its monitor saw: the monitor keeps it there rather than rewriting the
-    movement's state for every fix.
+    movement as (device_id, time, lat, lon, speed_kmh), or None. Every fix stored for a
+    movement was evaluated for it in the same transaction, so that is the last fix its
+    monitor saw: the monitor keeps it there rather than rewriting the movement's state for
+    every fix.
+
+    A movement has one device, its tracker, armed from release to arrival: its newest fix
+    is the tracker's latest position if that is no older than the arming (an older one is
+    a previous trip's). So it costs the store nothing beyond the latest position it keeps
+    anyway (a table of each movement's newest fix, kept by the same statement, cost
+    PostgreSQL about 5 µs per fix).
 
     A tuple, not a dataclass, and the newest fix a ``Fix`` only on demand: a batch loads
     one per movement, and for most of them nothing but the newest fix's time is looked at.
@@ -375,15 +343,16 @@ class Watch(NamedTuple):
 
 # The lock, and what the movement row holds: a row that a locking statement waited for is
 # returned as the waited-for transaction left it (PostgreSQL reads it again), so these
-# columns are current. The declaration's mode only where the caller does not know it.
+# columns (the tracker's id too, for ``_PG_WATCH``) are current. The declaration's mode only where the caller does not know it.
 # Rows are locked one primary-key probe at a time, in the order of the array (MRN order,
 # the same in every caller; see ``_PG_REGISTERED`` for why LATERAL).
 _PG_LOCK_MOVEMENTS = """
-SELECT m.mrn, m.state, m.time_limit, m.mode
+SELECT m.mrn, m.state, m.time_limit, m.mode, m.tracker_id
 FROM unnest(%(m)b::varchar[], %(n)b::bool[]) WITH ORDINALITY AS u(mrn, need_mode, i)
 CROSS JOIN LATERAL (
     SELECT mv.mrn, mv.state, mv.time_limit,
-           CASE WHEN u.need_mode THEN mv.declaration -> 'transport' ->> 'mode' END AS mode
+           CASE WHEN u.need_mode THEN mv.declaration -> 'transport' ->> 'mode' END AS mode,
+           mv.tracker_id
     FROM movements mv WHERE mv.mrn = u.mrn
     FOR UPDATE
 ) m
@@ -393,14 +362,19 @@ ORDER BY u.i
 # After the lock, in a statement of its own: a statement that waits for a row lock returns
 # the other tables' rows as its snapshot saw them before the wait, so a state or newest fix
 # read in the locking statement could predate the batch it waited for. One row per MRN
-# given, in the order given.
+# given, in the order given; the newest fix is the tracker's latest position while it is
+# armed for the movement, from the arming on (see ``Watch``).
 _PG_WATCH = """
 SELECT s.version,
        CASE WHEN s.version IS DISTINCT FROM u.cached THEN s.state::text END,
        l.device_id, l.time, l.lat, l.lon, l.speed_kmh
-FROM unnest(%(m)b::varchar[], %(c)b::bigint[]) WITH ORDINALITY AS u(mrn, cached, i)
+FROM unnest(%(m)b::varchar[], %(c)b::bigint[], %(d)b::varchar[])
+    WITH ORDINALITY AS u(mrn, cached, tracker, i)
 LEFT JOIN LATERAL (SELECT * FROM monitor_states s WHERE s.mrn = u.mrn OFFSET 0) s ON true
-LEFT JOIN LATERAL (SELECT * FROM movement_last_fixes l WHERE l.mrn = u.mrn OFFSET 0) l ON true
+LEFT JOIN LATERAL (
+    SELECT l.* FROM devices d JOIN latest_positions l ON l.device_id = d.id
+    WHERE d.id = u.tracker AND d.armed_mrn = u.mrn AND l.time >= d.armed_at OFFSET 0
+) l ON true
 ORDER BY u.i
 """
 
@@ -430,8 +404,11 @@ def watch(
             return []
         held = [r[0] for r in locked]
         rows = _rows(
-            conn, _PG_WATCH, {"m": text_array(held), "c": int8_array([cached.get(m) for m in held])}
-        )
+            conn,
+            _PG_WATCH,
+            {"m": text_array(held), "c": int8_array([cached.get(m) for m in held]),
+             "d": text_array([r[4] for r in locked])},
+        )  # fmt: skip
         # tuple.__new__: a named tuple's own constructor is a Python function, a tenth of
         # what loading a movement costs here.
         return [
@@ -441,7 +418,7 @@ def watch(
             for m, r in zip(locked, rows, strict=True)
         ]  # fmt: skip
     mode = movements.c.declaration["transport"]["mode"].as_string()
-    last = movement_last_fixes.c
+    last = latest_positions.c
     query = (
         select(
             movements.c.mrn, movements.c.state, movements.c.time_limit, mode.label("mode"),
@@ -450,7 +427,10 @@ def watch(
         )
         .select_from(
             movements.outerjoin(monitor_states, monitor_states.c.mrn == movements.c.mrn)
-            .outerjoin(movement_last_fixes, last.mrn == movements.c.mrn)
+            .outerjoin(devices, (devices.c.id == movements.c.tracker_id)
+                       & (devices.c.armed_mrn == movements.c.mrn))
+            .outerjoin(latest_positions, (last.device_id == devices.c.id)
+                       & (last.time >= devices.c.armed_at))
         )
         .where(movements.c.mrn.in_(list(mrns)))
         .order_by(movements.c.mrn)
