@@ -343,7 +343,8 @@ class Watch(NamedTuple):
 
 # The lock, and what the movement row holds: a row that a locking statement waited for is
 # returned as the waited-for transaction left it (PostgreSQL reads it again), so these
-# columns (the tracker's id too, for ``_PG_WATCH``) are current. The declaration's mode only where the caller does not know it.
+# columns (the tracker's id too, for ``_PG_WATCH``) are current. The declaration's mode
+# only where the caller does not know it.
 # Rows are locked one primary-key probe at a time, in the order of the array (MRN order,
 # the same in every caller; see ``_PG_REGISTERED`` for why LATERAL).
 _PG_LOCK_MOVEMENTS = """
