@@ -28,6 +28,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # 0011's table and fill, copied rather than imported: a migration must not change when
+    # another does, and here the columns are collated "C" as 0012 left them.
     mrn = sa.String(18).with_variant(sa.String(18, collation="C"), "postgresql")
     device_id = sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql")
     op.create_table(
