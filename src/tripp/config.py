@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tripp.errors import TrippError
 
@@ -38,6 +39,9 @@ class Settings:
     # but Mosquitto 2.0 does not restore shared subscriptions from its store, so what is
     # published between a broker restart and the workers' return is dropped (docs/tracking.md).
     mqtt_group: str = ""
+    # PEM file of the authorities that sign an mqtts:// broker's certificate (a private CA);
+    # empty: the system's. Only for mqtts://, so that a plain URL is never taken for secure.
+    mqtt_ca_file: str = ""
     tracking_host: str = "0.0.0.0"  # devices report from the network
     osmand_port: int = 5055  # 0 disables the OsmAnd listener
     teltonika_port: int = 5027  # 0 disables the Teltonika listener
@@ -85,6 +89,10 @@ class Settings:
             )
         if self.overdue_interval_s <= 0:
             raise ConfigError(f"TRIPP_OVERDUE_INTERVAL_S={self.overdue_interval_s} must be > 0")
+        if self.mqtt_ca_file and not Path(self.mqtt_ca_file).is_file():
+            raise ConfigError(f"TRIPP_MQTT_CA_FILE={self.mqtt_ca_file!r} is not a file")
+        if self.mqtt_ca_file and urlsplit(self.mqtt_url).scheme != "mqtts":
+            raise ConfigError("TRIPP_MQTT_CA_FILE is set but TRIPP_MQTT_URL is not an mqtts:// URL")
         if not 0.05 <= self.dashboard_poll_s <= 10:
             raise ConfigError(
                 f"TRIPP_DASHBOARD_POLL_S={self.dashboard_poll_s} must be within 0.05..10"

@@ -4,6 +4,7 @@ be stopped)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import socket
@@ -11,12 +12,16 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -53,7 +58,7 @@ def eventually(check: Callable[[], bool], timeout_s: float = 10.0) -> bool:
 class Publisher:
     """A paho QoS-1 publisher that remembers which messages the broker acknowledged."""
 
-    def __init__(self, address: BrokerAddress, client_id: str) -> None:
+    def __init__(self, address: BrokerAddress, client_id: str, ca_file: Path | None = None) -> None:
         self._keys: dict[int, Key] = {}
         self._acked: list[int] = []  # list.append is atomic; paho calls back from its thread
         self._connected = threading.Event()
@@ -63,6 +68,8 @@ class Publisher:
         self._client.on_connect = self._on_connect
         self._client.on_publish = self._on_publish
         self._client.reconnect_delay_set(1, 1)
+        if address.tls:
+            self._client.tls_set(ca_certs=str(ca_file) if ca_file else None)
         if address.username is not None:
             self._client.username_pw_set(address.username, address.password)
         self._client.connect(address.host, address.port)
@@ -104,11 +111,12 @@ def free_port() -> int:
 
 
 class PrivateBroker:
-    """A Mosquitto of our own, with persistence, on a free port."""
+    """A Mosquitto of our own, with persistence, on a free port; over TLS when given a
+    certificate and its key (PEM files)."""
 
-    def __init__(self, binary: str, workdir: Path) -> None:
+    def __init__(self, binary: str, workdir: Path, tls: tuple[Path, Path] | None = None) -> None:
         self.port = free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.url = f"{'mqtts' if tls else 'mqtt'}://127.0.0.1:{self.port}"
         self._binary = binary
         self._log = workdir / "mosquitto.log"
         self._config = workdir / "mosquitto.conf"
@@ -122,6 +130,8 @@ class PrivateBroker:
             "max_queued_messages 100000",  # the default 1000 would drop what we test for
             "log_dest stderr",
         ]
+        if tls is not None:
+            lines += [f"certfile {tls[0]}", f"keyfile {tls[1]}"]
         if os.geteuid() == 0:  # else Mosquitto switches to a user that cannot write `store`
             lines.append("user root")
         self._config.write_text("\n".join(lines) + "\n")
@@ -148,3 +158,77 @@ class PrivateBroker:
             self._process.kill()
             self._process.wait(5)
         self._process = None
+
+
+# --- certificates for a TLS broker ----------------------------------------------------
+
+
+class Authority:
+    """A certificate authority of the tests' own, which issues server certificates."""
+
+    def __init__(self, workdir: Path, name: str) -> None:
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        self._name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        now = datetime.now(UTC)
+        self._cert = (
+            x509.CertificateBuilder()
+            .subject_name(self._name)
+            .issuer_name(self._name)
+            .public_key(self._key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, key_cert_sign=True, crl_sign=True,
+                    content_commitment=False, key_encipherment=False, data_encipherment=False,
+                    key_agreement=False, encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()), critical=False
+            )
+            .sign(self._key, hashes.SHA256())
+        )  # fmt: skip
+        self.pem = workdir / f"{name}-ca.pem"
+        self.pem.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
+        self._workdir = workdir
+
+    def issue(self, stem: str, names: list[str]) -> tuple[Path, Path]:
+        """A server certificate for ``names`` (DNS names or IP addresses) and its key."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        alt: list[x509.GeneralName] = []
+        for n in names:
+            try:
+                alt.append(x509.IPAddress(ipaddress.ip_address(n)))
+            except ValueError:
+                alt.append(x509.DNSName(n))
+        now = datetime.now(UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+            .issuer_name(self._name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
+                critical=False,
+            )
+            .sign(self._key, hashes.SHA256())
+        )
+        cert_file, key_file = self._workdir / f"{stem}.pem", self._workdir / f"{stem}.key"
+        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
+        return cert_file, key_file

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.integration.mosquitto import (
+    Authority,
     Key,
     PrivateBroker,
     Publisher,
@@ -31,7 +32,7 @@ from tests.integration.mosquitto import (
 )
 from tripp.errors import StoreUnavailable
 from tripp.tracking.model import Fix, IngestResult
-from tripp.tracking.mqtt import BrokerAddress, MqttSubscriber
+from tripp.tracking.mqtt import BrokerAddress, MqttConfigError, MqttSubscriber
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(60)]
 
@@ -91,15 +92,19 @@ class FailingOnceSink(MemorySink):
 class Lab:
     """Unique names for one test, and cleanup of what it starts."""
 
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, ca_file: Path | None = None) -> None:
         self.url = url
         self.address = BrokerAddress.parse(url)
+        self.ca_file = ca_file  # trusted by both ends for an mqtts:// broker
         self.tag = f"{RUN}-{name}-{secrets.token_hex(2)}"
         self.root = f"tripp-test/{self.tag}/positions"
         self._subscribers: list[MqttSubscriber] = []
         self._publishers: list[Publisher] = []
 
-    def subscriber(self, sink: MemorySink, name: str, **options: Any) -> MqttSubscriber:
+    def subscriber(
+        self, sink: MemorySink, name: str, *, ready: bool = True, **options: Any
+    ) -> MqttSubscriber:
+        options.setdefault("ca_file", str(self.ca_file) if self.ca_file else None)
         subscriber = MqttSubscriber(
             self.url,
             sink,
@@ -113,11 +118,14 @@ class Lab:
         )
         self._subscribers.append(subscriber)
         subscriber.start()
-        assert subscriber.wait_ready(5), f"{name} did not subscribe"
+        if ready:
+            assert subscriber.wait_ready(5), f"{name} did not subscribe"
         return subscriber
 
     def publisher(self) -> Publisher:
-        publisher = Publisher(self.address, f"tripp-test-{self.tag}-pub-{len(self._publishers)}")
+        publisher = Publisher(
+            self.address, f"tripp-test-{self.tag}-pub-{len(self._publishers)}", self.ca_file
+        )
         self._publishers.append(publisher)
         return publisher
 
@@ -294,3 +302,78 @@ def test_nothing_acknowledged_to_the_publisher_is_lost_across_a_broker_restart(
     finally:
         stop.set()
         lab.close()
+
+
+# --- a private broker over TLS -------------------------------------------------------
+
+
+def mosquitto_binary() -> str:
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).exists():
+        unavailable("the mosquitto binary is not installed")
+    return binary
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[tuple[PrivateBroker, Authority]]:
+    """A broker whose certificate (for 127.0.0.1) a private authority signed."""
+    authority = Authority(tmp_path, "tripp-test")
+    broker = PrivateBroker(
+        mosquitto_binary(), tmp_path, tls=authority.issue("broker", ["127.0.0.1", "localhost"])
+    )
+    broker.start()
+    yield broker, authority
+    broker.stop()
+
+
+def test_over_tls_every_message_arrives_once(tls_broker: tuple[PrivateBroker, Authority]) -> None:
+    broker, authority = tls_broker
+    lab = Lab(broker.url, "tls", ca_file=authority.pem)
+    try:
+        sink = MemorySink()
+        subscriber = lab.subscriber(sink, "w")
+        publisher = lab.publisher()
+        # Many TLS records (a read takes at most one), arriving while batches are stored.
+        sent = lab.publish_positions(publisher, devices=20, per_device=150)
+        publisher.wait_all_acked(timeout_s=20)
+
+        assert eventually(lambda: sink.keys() == sent, 20), f"{len(sink.keys())} of {len(sent)}"
+        assert sink.total_fixes() == len(sent)
+        assert subscriber.counters.rejected == subscriber.counters.sink_failures == 0
+    finally:
+        lab.close()
+
+
+@pytest.mark.parametrize("case", ["another authority", "another host name"])
+def test_a_broker_certificate_that_does_not_verify_is_refused(
+    case: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ours = Authority(tmp_path, "ours")
+    if case == "another authority":
+        certificate = Authority(tmp_path, "theirs").issue("broker", ["127.0.0.1"])
+    else:
+        certificate = ours.issue("broker", ["broker.example"])
+    broker = PrivateBroker(mosquitto_binary(), tmp_path, tls=certificate)
+    broker.start()
+    lab = Lab(broker.url, "tls-refused", ca_file=ours.pem)
+    try:
+        sink = MemorySink()
+        with caplog.at_level("WARNING", logger="tripp.tracking.mqtt"):
+            subscriber = lab.subscriber(sink, "w", ready=False)
+            assert not subscriber.wait_ready(1.5), "subscribed to a broker it cannot trust"
+        assert "CERTIFICATE_VERIFY_FAILED" in caplog.text
+        assert subscriber.counters.received == 0
+    finally:
+        lab.close()
+        broker.stop()
+
+
+def test_a_ca_file_for_a_plain_url_or_not_pem_is_refused_at_once(tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate")
+    with pytest.raises(MqttConfigError, match="not mqtts://"):
+        MqttSubscriber("mqtt://127.0.0.1:1883", MemorySink(), "c", ca_file=str(not_pem))
+    with pytest.raises(MqttConfigError, match="cannot be read as PEM"):
+        MqttSubscriber("mqtts://127.0.0.1:8883", MemorySink(), "c", ca_file=str(not_pem))
+    with pytest.raises(MqttConfigError, match="cannot be read as PEM"):
+        MqttSubscriber("mqtts://127.0.0.1", MemorySink(), "c", ca_file=str(tmp_path / "none"))

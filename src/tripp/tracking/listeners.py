@@ -81,7 +81,9 @@ class Listeners:
         if s.mqtt_url:
             client_id = f"{s.mqtt_client_id}-{socket.gethostname()}"
             group = s.mqtt_group or None
-            self.mqtt = MqttSubscriber(s.mqtt_url, self.tracking, client_id, group)
+            self.mqtt = MqttSubscriber(
+                s.mqtt_url, self.tracking, client_id, group, ca_file=s.mqtt_ca_file or None
+            )
             self.mqtt.start()
             shared = f" in shared group {group}" if group else ""
             self.started.append(f"MQTT {s.mqtt_url} as {client_id}{shared}")

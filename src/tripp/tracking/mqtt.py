@@ -54,6 +54,7 @@ import contextlib
 import json
 import logging
 import math
+import ssl
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -412,10 +413,12 @@ class MqttSubscriber:
         keepalive_s: int = 60,
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 30.0,
+        ca_file: str | None = None,
     ) -> None:
         _check_options(client_id, shared_group, topic_root, batch_max_messages, batch_max_wait_ms)
         _check_timing(session_expiry_s, keepalive_s, reconnect_min_s, reconnect_max_s)
         self.address = BrokerAddress.parse(url)
+        self._tls = _tls_context(self.address, ca_file)
         self.client_id = client_id
         self.topic_root = topic_root
         self.subscription = (
@@ -524,7 +527,7 @@ class MqttSubscriber:
         )
         try:
             conn = wire.Connection(
-                address.host, address.port, tls=address.tls, timeout_s=CONNACK_TIMEOUT_S
+                address.host, address.port, tls=self._tls, timeout_s=CONNACK_TIMEOUT_S
             )
         except OSError as exc:
             delay = self._connect_backoff.next()
@@ -823,6 +826,21 @@ def _topic_of(message: wire.Publish) -> str:
 def _is_refusal(exc: Exception) -> bool:
     """A sink error about the fixes themselves (4xx), which redelivery cannot cure."""
     return isinstance(exc, TrippError) and 400 <= exc.status < 500
+
+
+def _tls_context(address: BrokerAddress, ca_file: str | None) -> ssl.SSLContext | None:
+    """The TLS context of an ``mqtts://`` broker: its certificate must verify against the
+    system's authorities, or only against those in ``ca_file`` (a PEM bundle) when given,
+    and name the host. Built once, so a bad ``ca_file`` fails at start, not at every
+    reconnection."""
+    if not address.tls:
+        if ca_file:
+            raise MqttConfigError(f"a CA file is set but the MQTT URL {address} is not mqtts://")
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise MqttConfigError(f"MQTT CA file {ca_file!r} cannot be read as PEM: {exc}") from None
 
 
 def _check_options(

@@ -574,21 +574,24 @@ def _decode_connect(data: bytes, pos: int, end: int) -> Connect:
 class Connection:
     """One socket to the broker: ``send`` writes, ``read`` returns the whole packets that
     arrived (waiting at most ``timeout_s``). Raises ``OSError`` when the socket fails or
-    the broker closes it, ``WireError`` on a malformed packet."""
+    the broker closes it, ``WireError`` on a malformed packet. ``tls``: the context to
+    wrap the socket in (verifying the broker's certificate and host name), or None."""
 
     def __init__(
         self,
         host: str,
         port: int,
         *,
-        tls: bool = False,
+        tls: ssl.SSLContext | None = None,
         timeout_s: float = 10.0,
     ) -> None:
         sock = socket.create_connection((host, port), timeout=timeout_s)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if tls:
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+            if tls is not None:
+                # The handshake happens here, within ``timeout_s``; a certificate that does
+                # not verify raises ``ssl.SSLCertVerificationError``, an ``OSError``.
+                sock = tls.wrap_socket(sock, server_hostname=host)
         except BaseException:
             sock.close()
             raise
