@@ -29,6 +29,9 @@ class Settings:
     overdue_interval_s: float = 60.0
     sqlite_synchronous: str = "FULL"
     db_pool_size: int = 10
+    # PostgreSQL cancels a statement running longer (a 503 to retry) and ends a transaction
+    # left idle as long; 0 disables both. Migrations run without it.
+    db_statement_timeout_s: float = 30.0
     log_level: str = "info"
     auth_cache_s: float = 5.0
     position_retention_days: int = 0  # 0 keeps position history for ever
@@ -86,6 +89,10 @@ class Settings:
             raise ConfigError(
                 f"TRIPP_LOG_LEVEL={self.log_level!r} must be critical, error, warning, info "
                 "or debug"
+            )
+        if self.db_statement_timeout_s < 0:
+            raise ConfigError(
+                f"TRIPP_DB_STATEMENT_TIMEOUT_S={self.db_statement_timeout_s} must be >= 0"
             )
         if self.overdue_interval_s <= 0:
             raise ConfigError(f"TRIPP_OVERDUE_INTERVAL_S={self.overdue_interval_s} must be > 0")

@@ -33,6 +33,42 @@ def normalise_url(url: str) -> str:
     return url
 
 
+_TCP_GUARDS = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms that sent data may stay unacknowledged
+}
+
+
+def _session_options(settings: Settings, from_url: str | tuple[str, ...] | None) -> str:
+    """The server settings each session starts with; a URL's own ``options`` come last, so
+    they win for any setting they name.
+
+    Why UTC: tripp keeps every instant in UTC, and psycopg returns timestamps in the
+    session's zone; in UTC they come back as ``datetime.UTC`` itself, which needs no
+    conversion, where a server zone such as Etc/UTC cost a conversion per value read (a
+    fifth of the work of reading a batch's movements in tracking ingest).
+
+    Why the timeouts: a statement stuck behind a lock, or a transaction left open by a
+    client that hung, would otherwise hold its connection, and the rows it locked, for
+    ever; the first is cancelled (a 503 to retry, nothing written), the second ended. An
+    idle transaction gets ten times as long: tripp's own never wait on anything but the
+    database, yet a command-line job may compute between two statements.
+    """
+    options = ["-c timezone=UTC"]
+    if settings.db_statement_timeout_s > 0:
+        ms = round(settings.db_statement_timeout_s * 1000)
+        options += [
+            f"-c statement_timeout={ms}",
+            f"-c idle_in_transaction_session_timeout={10 * ms}",
+        ]
+    if from_url:
+        options += [from_url] if isinstance(from_url, str) else list(from_url)
+    return " ".join(options)
+
+
 def make_engine(settings: Settings) -> Engine:
     url = make_url(normalise_url(settings.database_url))
     if url.get_backend_name() == "sqlite":
@@ -42,12 +78,13 @@ def make_engine(settings: Settings) -> Engine:
     # each request's thread for the kernel's TCP timeout (minutes), exhausting the thread
     # pool so that nothing answers at all. A URL's own ?connect_timeout= still wins.
     connect_args: dict[str, Any] = {} if "connect_timeout" in url.query else {"connect_timeout": 5}
-    # Why UTC: tripp keeps every instant in UTC, and psycopg returns timestamps in the
-    # session's zone; in UTC they come back as ``datetime.UTC`` itself, which needs no
-    # conversion, where a server zone such as Etc/UTC cost a conversion per value read
-    # (a fifth of the work of reading a batch's movements in tracking ingest).
-    if "options" not in url.query:
-        connect_args["options"] = "-c timezone=UTC"
+    # Why keepalives and a TCP user timeout: a connection whose server vanished (a host
+    # down, a network partition) would otherwise wait for an answer for the kernel's two
+    # hours, holding its request, or a tracking worker, for as long.
+    for name, value in _TCP_GUARDS.items():
+        if name not in url.query:
+            connect_args[name] = value
+    connect_args["options"] = _session_options(settings, url.query.get("options"))
     engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
