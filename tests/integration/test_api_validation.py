@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -67,7 +68,16 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("missing field", {"goods": None}, "goods", "list_type"),
     ("wrong type", {"goods": goods(packages="many")}, "goods[1].packages", "int_parsing"),
     ("unknown field", {"colour": "red"}, "colour", "extra_forbidden"),
-    ("NaN value", {"goods": goods(value="NaN")}, "goods[1].value", "finite_number"),
+    # Text is plain digits (API.md's "25000.00"), not whatever Python's Decimal reads.
+    ("NaN text", {"goods": goods(value="NaN")}, "goods[1].value", "decimal_parsing"),
+    ("exponent text", {"goods": goods(value="1e3")}, "goods[1].value", "decimal_parsing"),
+    (
+        "spaced text",
+        {"goods": goods(gross_mass_kg=" 12")},
+        "goods[1].gross_mass_kg",
+        "decimal_parsing",
+    ),
+    ("grouped text", {"goods": goods(value="1_000")}, "goods[1].value", "decimal_parsing"),
     (
         "NUL byte",
         {"consignee": {"name": "a\x00b", "country": "AZ"}},
@@ -95,6 +105,18 @@ def test_bad_declaration_names_the_field(
     assert (
         api.call("GET", f"/guarantees/{g['grn']}", api.tokens.carrier).json()["committed"] == "0.00"
     )
+
+
+def test_a_nan_number_is_refused_by_name(api: Api) -> None:
+    """JSON has no NaN, but Python's parser reads the literal; the value must still fail."""
+    g = api.guarantee()
+    body = json.dumps(api.declaration(g["grn"], goods=goods(value=float("nan"))))
+    assert "NaN" in body
+    headers = {"Content-Type": "application/json"}
+    r = api.call("POST", "/movements", api.tokens.carrier, content=body, headers=headers)
+    assert r.status_code == 422, r.text
+    errors = [(e["field"], e["rule"]) for e in r.json()["errors"]]
+    assert ("goods[1].value", "finite_number") in errors, errors
 
 
 def test_guarantee_of_another_holder(api: Api) -> None:

@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -33,13 +34,49 @@ Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-
 PartyId = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
 LongText = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_storable)]
+DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
+_DECIMAL_TEXT = re.compile(DECIMAL_TEXT)
+
+
+def _decimal_text(value: object) -> object:
+    """A decimal given as text is plain digits (API.md: ``"25000.00"``): Python's
+    ``Decimal`` would also read ``" 1e3 "``, ``"+5"`` or ``"1_000"``, which the published
+    schema does not allow and a client's other tools would read differently."""
+    if isinstance(value, str) and not _DECIMAL_TEXT.match(value):
+        raise PydanticCustomError(
+            "decimal_parsing", "Input should be a decimal string such as '25000.00'"
+        )
+    return value
+
+
+class _TextPattern:
+    """Annotation: the JSON schema's text branch says which text a decimal may be."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        for branch in schema.get("anyOf", ()):
+            if branch.get("type") == "string":
+                branch["pattern"] = DECIMAL_TEXT
+        return schema
+
+
+# Metadata for a decimal read from a JSON body: a JSON number, or text of plain digits;
+# after the decimal's ``Field``.
+DecimalText = (BeforeValidator(_decimal_text), _TextPattern())
+
 # Amounts are bounded so that any liability fits the store's 64-bit minor units.
 # Digits are bounded too: an exponent like 1e-50000000 is tiny in JSON and huge in print.
 Amount = Annotated[
-    Decimal, Field(allow_inf_nan=False, ge=-(10**12), le=10**12, max_digits=20, decimal_places=6)
+    Decimal,
+    Field(allow_inf_nan=False, ge=-(10**12), le=10**12, max_digits=20, decimal_places=6),
+    *DecimalText,
 ]
 Mass = Annotated[
-    Decimal, Field(allow_inf_nan=False, ge=-(10**9), le=10**9, max_digits=16, decimal_places=3)
+    Decimal,
+    Field(allow_inf_nan=False, ge=-(10**9), le=10**9, max_digits=16, decimal_places=3),
+    *DecimalText,
 ]
 
 

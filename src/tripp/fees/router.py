@@ -12,14 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tripp.api.auth import CurrentActor
 from tripp.api.problems import responses
-from tripp.api.types import ClientId, Mrn, PartyId, QueryDate
+from tripp.api.types import ClientId, DecimalText, Mrn, PartyId, QueryDate
 from tripp.fees.desk import FeeDesk
 from tripp.fees.reconciliation import to_csv, to_json
 
 router = APIRouter(prefix="/api/v1", tags=["transit fees"])
 Reference = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9._:/-]+$")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4)]
+Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4), *DecimalText]
 
 
 def _desk(request: Request) -> FeeDesk:
