@@ -62,8 +62,8 @@ class _TextPattern:
         return schema
 
 
-# Metadata for a decimal read from a JSON body: a JSON number, or text of plain digits;
-# after the decimal's ``Field``.
+# Metadata for a decimal read from a JSON body: a JSON number, or text of plain digits.
+# It goes after the decimal's ``Field``, so that the schema it amends has the bounds.
 DecimalText = (BeforeValidator(_decimal_text), _TextPattern())
 
 # Amounts are bounded so that any liability fits the store's 64-bit minor units.
