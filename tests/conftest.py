@@ -66,7 +66,7 @@ def postgres_server() -> Iterator[str]:
     admin.dispose()
 
 
-def _reset_postgres(url: str) -> None:
+def reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -79,7 +79,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'tripp.db'}"
     url: str = request.getfixturevalue("postgres_server")
-    _reset_postgres(url)
+    reset_postgres(url)
     return url
 
 

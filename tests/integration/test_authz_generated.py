@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from tests.conftest import STORES, Tokens, _reset_postgres, mint_tokens
+from tests.conftest import STORES, Tokens, mint_tokens, reset_postgres
 from tests.integration.conftest import Api
 from tripp.api.app import create_app
 from tripp.bootstrap import Wiring, wire
@@ -322,7 +322,7 @@ def matrix(
         url = f"sqlite:///{tmp / 'tripp.db'}"
     else:
         url = request.getfixturevalue("postgres_server")
-        _reset_postgres(url)
+        reset_postgres(url)
     settings = Settings(
         database_url=url,
         fees_enforced=False,

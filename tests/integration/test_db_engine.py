@@ -12,7 +12,7 @@ from psycopg.pq import Format
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.exc import OperationalError
 
-from tests.conftest import mint_tokens
+from tests.conftest import mint_tokens, reset_postgres
 from tests.integration.conftest import Api
 from tripp.api.app import create_app
 from tripp.bootstrap import wire
@@ -105,7 +105,7 @@ def test_the_timeout_is_a_setting_and_a_url_may_override_it(
 
 
 def test_migrations_run_without_the_timeout_and_leave_it_in_place(postgres_server: str) -> None:
-    _empty(postgres_server)
+    reset_postgres(postgres_server)
     w = wire(Settings(database_url=postgres_server, db_statement_timeout_s=0.1))
     try:
         with pytest.raises(OperationalError, match="statement timeout"), w.engine.connect() as conn:
@@ -126,7 +126,7 @@ def test_migrations_run_without_the_timeout_and_leave_it_in_place(postgres_serve
 
 
 def test_a_write_stuck_behind_a_lock_is_cancelled_and_answered_503(postgres_server: str) -> None:
-    _empty(postgres_server)
+    reset_postgres(postgres_server)
     w = wire(Settings(database_url=postgres_server, db_statement_timeout_s=1, fees_enforced=False))
     w.upgrade()
     tokens = mint_tokens(w)
@@ -158,11 +158,3 @@ def test_a_write_stuck_behind_a_lock_is_cancelled_and_answered_503(postgres_serv
     finally:
         locker.dispose()
         w.engine.dispose()
-
-
-def _empty(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()

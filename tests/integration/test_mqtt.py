@@ -32,7 +32,7 @@ from tests.integration.mosquitto import (
 )
 from tripp.errors import StoreUnavailable
 from tripp.tracking.model import Fix, IngestResult
-from tripp.tracking.mqtt import BrokerAddress, MqttConfigError, MqttSubscriber
+from tripp.tracking.mqtt import BrokerAddress, MqttSubscriber
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.timeout(60)]
 
@@ -366,14 +366,3 @@ def test_a_broker_certificate_that_does_not_verify_is_refused(
     finally:
         lab.close()
         broker.stop()
-
-
-def test_a_ca_file_for_a_plain_url_or_not_pem_is_refused_at_once(tmp_path: Path) -> None:
-    not_pem = tmp_path / "ca.pem"
-    not_pem.write_text("not a certificate")
-    with pytest.raises(MqttConfigError, match="not mqtts://"):
-        MqttSubscriber("mqtt://127.0.0.1:1883", MemorySink(), "c", ca_file=str(not_pem))
-    with pytest.raises(MqttConfigError, match="cannot be read as PEM"):
-        MqttSubscriber("mqtts://127.0.0.1:8883", MemorySink(), "c", ca_file=str(not_pem))
-    with pytest.raises(MqttConfigError, match="cannot be read as PEM"):
-        MqttSubscriber("mqtts://127.0.0.1", MemorySink(), "c", ca_file=str(tmp_path / "none"))

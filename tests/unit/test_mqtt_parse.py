@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -344,6 +345,17 @@ def test_bad_subscriber_options(options: dict[str, Any]) -> None:
     args: dict[str, Any] = {"url": "mqtt://h", "sink": NullSink(), "client_id": "w1", **options}
     with pytest.raises(MqttConfigError):
         MqttSubscriber(**args)
+
+
+def test_a_ca_file_for_a_plain_url_or_not_pem_is_refused_at_once(tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate")
+    with pytest.raises(MqttConfigError, match="not mqtts://"):
+        MqttSubscriber("mqtt://127.0.0.1:1883", NullSink(), "c", ca_file=str(not_pem))
+    with pytest.raises(MqttConfigError, match="cannot be read as PEM"):
+        MqttSubscriber("mqtts://127.0.0.1:8883", NullSink(), "c", ca_file=str(not_pem))
+    with pytest.raises(MqttConfigError, match="cannot be read as PEM"):
+        MqttSubscriber("mqtts://127.0.0.1", NullSink(), "c", ca_file=str(tmp_path / "none"))
 
 
 def test_a_subscriber_starts_once() -> None:
